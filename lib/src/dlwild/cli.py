@@ -1,0 +1,166 @@
+"""The ``dlwild`` command: run chapters, build the book, show the reproduction status, data."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+from dlwild.core import config
+
+EXIT_FAILED, EXIT_USAGE = 1, 2
+
+
+def _scale(text: str) -> str:
+    if text not in config.SCALES:
+        raise argparse.ArgumentTypeError(f"invalid scale {text!r} (choose from quick, full)")
+    return text
+
+
+def _seed(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, not {text!r}")
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, not {text!r}")
+    return value
+
+
+def parser() -> argparse.ArgumentParser:
+    """The command-line interface (``dlwild --help``)."""
+    top = argparse.ArgumentParser(
+        prog="dlwild", description="Reproduce the ZHAW Datalab papers and build the book.")
+    top.add_argument("--root", type=Path, default=None,
+                     help="the book's checkout (default: found from the current folder)")
+    sub = top.add_subparsers(dest="command", required=True)
+
+    def run_options(p: argparse.ArgumentParser) -> None:
+        p.add_argument("--scale", type=_scale, default="quick", help="quick (default) or full")
+        p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
+        p.add_argument("--device", choices=config.DEVICES, default="auto")
+        p.add_argument("--force", action="store_true", help="run even if nothing changed")
+
+    run = sub.add_parser("run", help="run one chapter (skipped when nothing changed)")
+    run.add_argument("chapter")
+    run_options(run)
+    run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                     help="a chapter parameter (repeatable), e.g. -p data=synthetic")
+
+    book = sub.add_parser("book", help="run every chapter and build the book")
+    run_options(book)
+    book.add_argument("--no-build", action="store_true", help="run chapters only")
+
+    sub.add_parser("status", help="print the book-wide reproduction table")
+
+    data = sub.add_parser("data", help="the registered data sets")
+    data_sub = data.add_subparsers(dest="data_command", required=True)
+    data_sub.add_parser("list", help="data sets and where their files are")
+    fetch = data_sub.add_parser("fetch", help="fetch a data set into the cache")
+    fetch.add_argument("name")
+    verify = data_sub.add_parser("verify", help="checksum what is locally available")
+    verify.add_argument("name", nargs="?")
+    return top
+
+
+def _project(args):
+    from dlwild.runner import Project
+
+    return Project.find(args.root)
+
+
+def _cmd_run(args) -> int:
+    from dlwild.runner import Request, parse_assignment, run_chapter
+
+    params = dict(parse_assignment(text) for text in args.param)
+    for name in ("scale", "seed", "device"):
+        if name in params:
+            raise config.ConfigError(f"use --{name}, not -p {name}=...")
+    request = Request(scale=args.scale, seed=args.seed, device=args.device, params=params)
+    outcome = run_chapter(_project(args), args.chapter, request, force=args.force)
+    if outcome.status == "failed":
+        print(f"dlwild: {outcome.message}", file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _cmd_book(args) -> int:
+    from dlwild.runner import Request, run_book
+
+    request = Request(scale=args.scale, seed=args.seed, device=args.device)
+    outcomes = run_book(_project(args), request, force=args.force, build=not args.no_build)
+    failed = [o for o in outcomes if o.status == "failed"]
+    for o in outcomes:
+        print(f"  {o.chapter:<16} {o.status:<8} {o.wall_s:7.1f} s")
+    if failed:
+        print(f"dlwild: {len(failed)} chapter(s) failed: {', '.join(o.chapter for o in failed)}",
+              file=sys.stderr)
+        return EXIT_FAILED
+    return 0
+
+
+def _cmd_status(args) -> int:
+    import pandas as pd
+
+    from dlwild.core import report
+    from dlwild.runner import load_all_results
+
+    records = load_all_results(_project(args))
+    if not records:
+        print("No results yet: run `make book` or `dlwild run CHAPTER`.")
+        return 0
+    table = report.status_rows(records)
+    with pd.option_context("display.max_colwidth", 48, "display.width", 200,
+                           "display.max_rows", None):
+        print(table.drop(columns=["reason"]).to_string(index=False))
+    counts = table["verdict"].value_counts()
+    print("\n" + ", ".join(f"{counts.get(v, 0)} {v}" for v in report.VERDICTS))
+    return 0
+
+
+def _cmd_data(args) -> int:
+    from dlwild.core import data
+
+    if args.data_command == "list":
+        for name in data.names():
+            ds = data.get(name)
+            where = data.status(name)
+            print(f"{name:<26} {ds.title[:44]:<44} {len(ds.files):>5} files  {where}")
+        return 0
+    if args.data_command == "fetch":
+        fetched = data.fetch(args.name, progress=True)
+        record = fetched.record()
+        print(f"{args.name}: {record['files']} files ready ({record['origins']})")
+        return 0
+    problems_found = False
+    for name, n_ok, problems in data.verify(args.name):
+        print(f"{name:<26} {n_ok} files verified" + (f", {len(problems)} problem(s)"
+                                                     if problems else ""))
+        for problem in problems:
+            print(f"    {problem}")
+        problems_found = problems_found or bool(problems)
+    return EXIT_FAILED if problems_found else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``dlwild`` command; returns the exit status."""
+    from dlwild.core.data import ChecksumError, DataUnavailable
+    from dlwild.runner import ChapterError
+
+    args = parser().parse_args(argv)
+    handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status, "data": _cmd_data}
+    try:
+        return handlers[args.command](args)
+    except config.ConfigError as exc:
+        print(f"dlwild: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except (ChapterError, ChecksumError, DataUnavailable, KeyError) as exc:
+        print(f"dlwild: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    except KeyboardInterrupt:
+        print("dlwild: interrupted; published pages and results are unchanged", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Shared machinery of every chapter: paths, data, training, reports, plots, artifacts."""

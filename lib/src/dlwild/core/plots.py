@@ -1,0 +1,78 @@
+"""One look for every figure of the book: opaque backgrounds (readable in dark mode),
+a colour-blind-safe palette, and the shared figure helpers (learning curves)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import matplotlib.pyplot as plt
+import pandas as pd
+import seaborn as sns
+
+#: Okabe-Ito, readable for colour-blind readers and on both light and dark pages.
+PALETTE = ["#0072B2", "#D55E00", "#009E73", "#CC79A7", "#E69F00", "#56B4E9", "#F0E442", "#000000"]
+
+STYLE: dict[str, Any] = {
+    "figure.facecolor": "white",
+    "axes.facecolor": "white",
+    "savefig.facecolor": "white",
+    "savefig.transparent": False,
+    "figure.dpi": 100,
+    "savefig.dpi": 150,
+    "figure.figsize": (7.0, 4.0),
+    "axes.grid": True,
+    "grid.alpha": 0.3,
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.titleweight": "bold",
+    "font.size": 11,
+    "legend.frameon": False,
+    "text.color": "#222222",
+    "axes.labelcolor": "#222222",
+    "xtick.color": "#222222",
+    "ytick.color": "#222222",
+}
+
+
+def use_style() -> None:
+    """Apply the book's style to matplotlib and seaborn (call once per chapter)."""
+    sns.set_theme(context="notebook", style="whitegrid", palette=PALETTE)
+    plt.rcParams.update(STYLE)
+
+
+def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any):
+    """``plt.subplots`` in the book's style (opaque white background, constrained layout)."""
+    use_style()
+    kwargs.setdefault("layout", "constrained")
+    return plt.subplots(nrows, ncols, **kwargs)
+
+
+def learning_curves(history: Any, *, title: str | None = None, metrics: list[str] | None = None):
+    """Plot training (and validation) loss per epoch, plus any extra metrics on a second panel.
+
+    ``history`` is a :class:`dlwild.core.train.History` or a DataFrame with an ``epoch`` column.
+    Returns the matplotlib Figure (the notebook shows it)."""
+    frame = history if isinstance(history, pd.DataFrame) else history.to_frame()
+    if frame.empty or "epoch" not in frame:
+        raise ValueError("learning_curves needs a history with at least one epoch")
+    losses = [c for c in ("train_loss", "val_loss") if c in frame]
+    skip = {"epoch", "seconds", "lr", *losses}
+    extra = metrics if metrics is not None else [
+        c for c in frame.columns if c not in skip and pd.api.types.is_numeric_dtype(frame[c])
+    ]
+    fig, axes = figure(1, 2 if extra else 1, figsize=(10 if extra else 6, 3.6), squeeze=False)
+    ax = axes[0, 0]
+    for column in losses:
+        ax.plot(frame["epoch"], frame[column], marker="o", ms=3, label=column.replace("_", " "))
+    best = getattr(history, "best_epoch", None)
+    if best is not None:
+        ax.axvline(best, color="#888888", ls="--", lw=1, label=f"best epoch ({best})")
+    ax.set(xlabel="epoch", ylabel="loss", title=title or "Learning curve")
+    ax.legend()
+    if extra:
+        ax2 = axes[0, 1]
+        for column in extra:
+            ax2.plot(frame["epoch"], frame[column], marker="o", ms=3, label=column.replace("_", " "))
+        ax2.set(xlabel="epoch", ylabel="value", title="Validation metrics")
+        ax2.legend()
+    return fig

@@ -1,0 +1,477 @@
+"""The book machine: run chapters with Papermill, publish only real runs, build the book.
+
+A chapter is a MyST-Markdown notebook ``notebooks/<name>.md`` listed in ``_toc.yml``.
+Jupytext converts it (one way) to ``.ipynb``; Papermill executes it in a staging folder
+with the run's parameters; only a notebook whose every code cell ran and whose results
+record was written by this very run is moved to ``notebooks/<name>.ipynb`` (the page)
+and ``results/<name>.json``. A failing chapter leaves the last good page and results."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import re
+import shutil
+import subprocess
+import sys
+import time
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from dlwild.core import config, report
+
+PAPERMILL_TIMEOUT_S = 4 * 3600
+BOOK_BUILD_ARGS = ("-W", "-n", "--keep-going")
+
+
+class ChapterError(RuntimeError):
+    """A chapter could not be run or published; the message says which and why."""
+
+
+@dataclass(frozen=True)
+class Project:
+    """The book's folders, found from its root (the folder holding ``_toc.yml``)."""
+
+    root: Path
+
+    @classmethod
+    def find(cls, start: Path | None = None) -> Project:
+        """The project containing ``start`` (default: the current folder)."""
+        root = config.project_root(start)
+        if root is None:
+            raise ChapterError(
+                f"no book found: neither {Path(start or Path.cwd()).resolve()} nor a parent "
+                "holds _toc.yml (run dlwild from the book's checkout, or pass --root)"
+            )
+        return cls(root)
+
+    @property
+    def notebooks(self) -> Path:
+        return self.root / "notebooks"
+
+    @property
+    def results(self) -> Path:
+        return self.root / "results"
+
+    @property
+    def records(self) -> Path:
+        return self.root / "book" / "records"
+
+    @property
+    def build(self) -> Path:
+        return self.root / "_build"
+
+    @property
+    def staging(self) -> Path:
+        return self.build / "staging"
+
+    @property
+    def html(self) -> Path:
+        return self.build / "html"
+
+    def chapters(self) -> list[str]:
+        """Chapter names, in book order: the ``_toc.yml`` entries under ``notebooks/``."""
+        try:
+            toc = yaml.safe_load((self.root / "_toc.yml").read_text(encoding="utf-8"))
+        except (OSError, yaml.YAMLError) as exc:
+            raise ChapterError(f"cannot read {self.root / '_toc.yml'}: {exc}") from exc
+        names: list[str] = []
+
+        def walk(node: Any) -> None:
+            if isinstance(node, dict):
+                target = node.get("file")
+                if isinstance(target, str) and target.startswith("notebooks/"):
+                    names.append(Path(target).stem)
+                for value in node.values():
+                    walk(value)
+            elif isinstance(node, list):
+                for item in node:
+                    walk(item)
+
+        walk(toc)
+        return names
+
+    def source(self, chapter: str) -> Path:
+        """The MyST notebook of ``chapter``; unknown chapters are an error listing the known."""
+        known = self.chapters()
+        if chapter not in known:
+            listing = ", ".join(known) if known else "none yet"
+            raise ChapterError(f"unknown chapter {chapter!r}; the book's chapters: {listing}")
+        path = self.notebooks / f"{chapter}.md"
+        if not path.is_file():
+            raise ChapterError(f"chapter {chapter!r} is in _toc.yml but {path} does not exist")
+        return path
+
+
+@dataclass
+class Outcome:
+    """What happened to one chapter in a run of the book machine."""
+
+    chapter: str
+    status: str  # "ran" | "skipped" | "failed"
+    wall_s: float = 0.0
+    message: str = ""
+    results: Path | None = None
+
+
+@dataclass
+class Request:
+    """A chapter run as the user asked for it (before defaults from the notebook)."""
+
+    scale: str = "quick"
+    seed: int = 0
+    device: str = "auto"
+    params: dict[str, Any] = field(default_factory=dict)
+
+    def parameters(self) -> dict[str, Any]:
+        config.check_choice("scale", self.scale, config.SCALES)
+        config.check_choice("device", self.device, config.DEVICES)
+        if not isinstance(self.seed, int) or self.seed < 0:
+            raise config.ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
+        return {**self.params, "scale": self.scale, "seed": self.seed, "device": self.device}
+
+
+# --- notebooks -------------------------------------------------------------------------
+
+def read_notebook(path: Path):
+    """Read a MyST notebook with Jupytext; an unreadable one is an error naming the file."""
+    import jupytext
+
+    try:
+        notebook = jupytext.read(path)
+    except Exception as exc:  # jupytext raises many types for a broken file
+        raise ChapterError(f"cannot read notebook {path}: {exc}") from exc
+    if not notebook.metadata.get("kernelspec"):
+        raise ChapterError(f"notebook {path} has no kernelspec in its header (Papermill needs "
+                           "one: add `kernelspec: {name: python3, ...}` to the jupytext header)")
+    return notebook
+
+
+def notebook_parameters(notebook) -> dict[str, Any]:
+    """Names and default values of the cell tagged ``parameters`` (literal assignments)."""
+    import ast
+
+    cells = [c for c in notebook.cells
+             if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
+    if len(cells) != 1:
+        raise ChapterError(f"a chapter needs exactly one cell tagged 'parameters', found {len(cells)}")
+    defaults: dict[str, Any] = {}
+    for node in ast.parse(cells[0].source).body:
+        if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
+                node.targets[0], ast.Name):
+            try:
+                defaults[node.targets[0].id] = ast.literal_eval(node.value)
+            except ValueError as exc:
+                raise ChapterError(f"parameter {node.targets[0].id} is not a literal") from exc
+        elif isinstance(node, ast.AnnAssign) and isinstance(node.target, ast.Name):
+            defaults[node.target.id] = ast.literal_eval(node.value) if node.value else None
+    return defaults
+
+
+def parse_assignment(text: str) -> tuple[str, Any]:
+    """``key=value`` from the command line; the value is read as YAML (numbers, lists, None)."""
+    if "=" not in text:
+        raise config.ConfigError(f"parameter {text!r} is not of the form key=value")
+    key, raw = text.split("=", 1)
+    key = key.strip()
+    if not key.isidentifier():
+        raise config.ConfigError(f"parameter name {key!r} is not a valid identifier")
+    if raw.strip() in {"None", "none", "null"}:
+        return key, None
+    try:
+        value = yaml.safe_load(raw)
+    except yaml.YAMLError:
+        value = raw
+    return key, value
+
+
+def check_parameters(chapter: str, defaults: dict[str, Any], given: dict[str, Any]) -> dict:
+    """Merge ``given`` into the notebook defaults; unknown names and wrong types are errors."""
+    unknown = sorted(set(given) - set(defaults))
+    if unknown:
+        raise config.ConfigError(
+            f"chapter {chapter!r} has no parameter {', '.join(unknown)}; "
+            f"its parameters: {', '.join(sorted(defaults))}")
+    for key, value in given.items():
+        default = defaults[key]
+        if default is None or value is None:
+            continue
+        if isinstance(default, bool) != isinstance(value, bool) or (
+                isinstance(default, (int, float)) and not isinstance(value, (int, float))) or (
+                isinstance(default, str) and not isinstance(value, str)):
+            raise config.ConfigError(
+                f"chapter {chapter!r}: parameter {key}={value!r} should be a "
+                f"{type(default).__name__} like its default {default!r}")
+    for key, choices in (("scale", config.SCALES), ("data", config.DATA_MODES),
+                         ("device", config.DEVICES)):
+        if key in given:
+            config.check_choice(key, given[key], choices)
+    return {**defaults, **given}
+
+
+def check_really_ran(notebook, path: Path) -> None:
+    """Refuse a page unless every code cell executed and none holds an error."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.get("execution_count") is None:
+            raise ChapterError(f"{path}: code cell {index} did not run; page not published")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise ChapterError(f"{path}: code cell {index} raised "
+                                   f"{output.get('ename')}; page not published")
+
+
+# --- skipping --------------------------------------------------------------------------
+
+def _sha256(*chunks: bytes) -> str:
+    digest = hashlib.sha256()
+    for chunk in chunks:
+        digest.update(hashlib.sha256(chunk).digest())
+    return digest.hexdigest()
+
+
+def library_hash() -> str:
+    """Hash of the installed dlwild source: a library change reruns every chapter."""
+    package = Path(__file__).resolve().parent
+    files = sorted(p for p in package.rglob("*") if p.is_file() and p.suffix in {".py", ".tsv"})
+    return _sha256(*(str(p.relative_to(package)).encode() + p.read_bytes() for p in files))
+
+
+def data_signature() -> dict[str, Any]:
+    """What decides which data a chapter can reach: mirror, cache, offline flag."""
+    mirror = config.mirror()
+    return {
+        "mirror": str(mirror) if mirror and mirror.exists() else None,
+        "home": str(config.home()),
+        "offline": config.offline(),
+    }
+
+
+def run_key(project: Project, chapter: str, params: dict[str, Any]) -> str:
+    """Everything a chapter's results depend on, hashed: source, library, params, data, pins."""
+    constraints = project.root / "lib" / "constraints.txt"
+    parts = {
+        "notebook": hashlib.sha256(project.source(chapter).read_bytes()).hexdigest(),
+        "library": library_hash(),
+        "params": params,
+        "data": data_signature(),
+        "constraints": hashlib.sha256(constraints.read_bytes()).hexdigest()
+        if constraints.exists() else None,
+        "python": sys.version.split()[0],
+    }
+    return hashlib.sha256(json.dumps(parts, sort_keys=True, default=str).encode()).hexdigest()
+
+
+def is_fresh(project: Project, chapter: str, key: str) -> bool:
+    """True when the published page and results come from a run with this very key."""
+    page = project.notebooks / f"{chapter}.ipynb"
+    results = project.results / f"{chapter}.json"
+    if not (page.exists() and results.exists()):
+        return False
+    try:
+        record = report.load_results(results)
+    except report.ResultsError:
+        return False
+    return record["provenance"].get("run_key") == key
+
+
+# --- running ---------------------------------------------------------------------------
+
+def _failing_cell(exc: Exception, notebook_path: Path) -> str:
+    """'cell N (first line)' of the cell that failed, from Papermill's output notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # noqa: BLE001 - the report must not fail
+        return "an unknown cell"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error"
+                                            for o in cell.get("outputs", [])):
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            return f"code cell {index} ({first.strip()[:80]!r})"
+    return "an unknown cell"
+
+
+def run_chapter(project: Project, chapter: str, request: Request | None = None, *,
+                force: bool = False, log=print) -> Outcome:
+    """Run one chapter with Papermill unless its page is fresh; publish only a real run."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    request = request or Request()
+    source = project.source(chapter)
+    notebook = read_notebook(source)
+    params = check_parameters(chapter, notebook_parameters(notebook), request.parameters())
+    key = run_key(project, chapter, params)
+    if not force and is_fresh(project, chapter, key):
+        log(f"[dlwild] {chapter}: up to date, skipped")
+        return Outcome(chapter, "skipped", results=project.results / f"{chapter}.json")
+
+    stage = project.staging / chapter
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    unexecuted, executed = stage / f"{chapter}.input.ipynb", stage / f"{chapter}.ipynb"
+    jupytext.write(notebook, unexecuted, fmt="ipynb")
+    run_id = uuid.uuid4().hex
+    env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
+           "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+    log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
+    started = time.perf_counter()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    try:
+        papermill.execute_notebook(
+            str(unexecuted), str(executed), parameters=params, kernel_name="python3",
+            cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
+            execution_timeout=PAPERMILL_TIMEOUT_S,
+        )
+    except papermill.PapermillExecutionError as exc:
+        failed = project.build / "failed" / f"{chapter}.ipynb"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            shutil.copy2(executed, failed)
+        where = _failing_cell(exc, executed) if executed.exists() else f"cell {exc.cell_index}"
+        message = (f"chapter {chapter!r} failed in {where}: {exc.ename}: {exc.evalue}\n"
+                   f"  the executed notebook is kept at {failed}; the last good page and "
+                   "results are unchanged")
+        return Outcome(chapter, "failed", time.perf_counter() - started, message)
+    except Exception as exc:  # kernel died, timeout, ...
+        message = (f"chapter {chapter!r} could not be executed: {type(exc).__name__}: {exc}; "
+                   "the last good page and results are unchanged")
+        return Outcome(chapter, "failed", time.perf_counter() - started, message)
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    wall = time.perf_counter() - started
+
+    try:
+        check_really_ran(nbformat.read(executed, as_version=4), executed)
+        staged = stage / f"{chapter}.json"
+        if not staged.exists():
+            raise ChapterError(f"chapter {chapter!r} ran but wrote no results "
+                               f"(it must end with run.finish()); page not published")
+        record = report.load_results(staged)
+        if record["provenance"].get("run_id") != run_id or record["chapter"] != chapter:
+            raise ChapterError(f"chapter {chapter!r}: the results file was not written by "
+                               "this run; page not published")
+    except (ChapterError, report.ResultsError) as exc:
+        return Outcome(chapter, "failed", wall, str(exc))
+
+    record["provenance"]["run_key"] = key
+    results = project.results / f"{chapter}.json"
+    config.atomic_write_text(results, report.dumps(record))
+    page = project.notebooks / f"{chapter}.ipynb"
+    tmp = page.with_name(f".{page.name}.tmp")
+    shutil.copy2(executed, tmp)
+    os.replace(tmp, page)
+    shutil.rmtree(stage, ignore_errors=True)
+    log(f"[dlwild] {chapter}: done in {wall:.1f} s")
+    return Outcome(chapter, "ran", wall, results=results)
+
+
+# --- the book --------------------------------------------------------------------------
+
+def load_all_results(project: Project) -> list[dict[str, Any]]:
+    """Live results of every chapter that has them, then committed full-scale records."""
+    found = []
+    for chapter in project.chapters():
+        path = project.results / f"{chapter}.json"
+        if path.exists():
+            found.append(report.load_results(path))
+    for chapter in project.chapters():
+        record = report.load_record(chapter, project.records)
+        if record is not None:
+            found.append(record)
+    return found
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def status_markdown(project: Project) -> str:
+    """The body of the reproduction-status page, built from every results record."""
+    records = load_all_results(project)
+    if not records:
+        return ("No chapter has been run yet: `make book` (or `dlwild run CHAPTER`) writes "
+                "the results this page is built from.\n")
+    table = report.status_rows(records)
+    counts = table["verdict"].value_counts()
+    lines = [
+        f"{len(table)} claims from {len({r['chapter'] for r in records})} chapter(s): "
+        + ", ".join(f"**{counts.get(v, 0)}** {v}" for v in report.VERDICTS) + ".",
+        "",
+        "| chapter | run | data | claim | paper | ours | verdict | reason |",
+        "|---|---|---|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        link = f"[{row.chapter}](../notebooks/{row.chapter}.ipynb)"
+        cells = [link, row.run, row.data, row.claim, row.paper, row.ours,
+                 f'<span class="verdict verdict-{row.verdict.replace(" ", "-")}">'
+                 f"{row.verdict}</span>", row.reason]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines += ["", "Runs:", ""]
+    for record in records:
+        prov = record["provenance"]
+        lines.append(f"- **{record['chapter']}** ({record['scale']}, {record['data']['source']} "
+                     f"data): commit `{prov['commit'][:12]}`, started {prov['started']}, "
+                     f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}")
+    return "\n".join(lines) + "\n"
+
+
+def write_status_page(project: Project) -> Path:
+    """Write ``book/_generated/status.md`` (included by ``book/reproduction.md``)."""
+    path = project.root / "book" / "_generated" / "status.md"
+    config.atomic_write_text(path, status_markdown(project))
+    return path
+
+
+def build_book(project: Project, *, log=print) -> float:
+    """Build the Jupyter Book (execution off, warnings as errors) into ``_build/html``."""
+    missing = [c for c in project.chapters() if not (project.notebooks / f"{c}.ipynb").exists()]
+    if missing:
+        raise ChapterError(f"cannot build the book: no page for {', '.join(missing)} "
+                           "(no successful run yet)")
+    write_status_page(project)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    command = [str(exe) if exe.exists() else "jupyter-book", "build", str(project.root),
+               "--builder", "html", *BOOK_BUILD_ARGS]
+    log("[dlwild] building the book ...")
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        warnings = [ln for ln in (done.stdout + done.stderr).splitlines()
+                    if re.search(r"WARNING|ERROR|Error|Traceback", ln)]
+        detail = "\n".join(warnings[-40:]) or (done.stdout + done.stderr)[-4000:]
+        raise ChapterError(f"the book build failed (warnings are errors):\n{detail}")
+    log(f"[dlwild] book built in {wall:.1f} s: {project.html / 'index.html'}")
+    return wall
+
+
+def run_book(project: Project, request: Request | None = None, *, force: bool = False,
+             build: bool = True, log=print) -> list[Outcome]:
+    """Run every chapter (skipping fresh ones) and build the book; failures are collected."""
+    outcomes = []
+    for chapter in project.chapters():
+        try:
+            outcomes.append(run_chapter(project, chapter, request, force=force, log=log))
+        except (ChapterError, config.ConfigError) as exc:
+            outcomes.append(Outcome(chapter, "failed", message=str(exc)))
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            log(f"[dlwild] FAILED {outcome.message}")
+    if build:
+        build_book(project, log=log)
+    return outcomes

@@ -1,0 +1,140 @@
+"""Known answers for verdicts, the results contract, and atomic result writes."""
+
+from __future__ import annotations
+
+import errno
+import json
+import math
+
+import pytest
+
+from dlwild.core import report
+from dlwild.core.report import Claim, Measured
+
+
+def claim(**kw):
+    base = dict(id="c", paper="p", source="Table 1", metric="MR", paper_value=0.10,
+                tolerance=0.02)
+    base.update(kw)
+    return Claim(**base)
+
+
+@pytest.mark.parametrize("kind,ours,expected", [
+    ("value", 0.115, "holds"), ("value", 0.125, "differs"), ("value", 0.08, "holds"),
+    ("value", 0.079, "differs"),
+    ("at_most", 0.05, "holds"), ("at_most", 0.12, "holds"), ("at_most", 0.121, "differs"),
+    ("at_least", 0.50, "holds"), ("at_least", 0.08, "holds"), ("at_least", 0.079, "differs"),
+])
+def test_numeric_verdicts(kind, ours, expected):
+    word, reason = report.verdict(claim(kind=kind), Measured(ours, data="d", scale="quick"))
+    assert word == expected
+    assert reason
+
+
+def test_relation_verdicts():
+    rel = claim(kind="holds", paper_value=True, tolerance=0)
+    assert report.verdict(rel, Measured(True, "d", "quick"))[0] == "holds"
+    assert report.verdict(rel, Measured(False, "d", "quick"))[0] == "differs"
+    with pytest.raises(ValueError, match="relative"):
+        report.verdict(rel, Measured(0.3, "d", "quick"))
+
+
+def test_not_comparable_keeps_its_reason():
+    word, reason = report.verdict(claim(), Measured(0.1, "LibriSpeech", "quick",
+                                                    not_comparable="not TIMIT"))
+    assert (word, reason) == ("not comparable", "not TIMIT")
+    word, reason = report.verdict(claim(), Measured(math.nan, "d", "quick"))
+    assert word == "not comparable" and "finite" in reason
+
+
+def test_claim_validation():
+    with pytest.raises(ValueError):
+        claim(kind="roughly")
+    with pytest.raises(ValueError):
+        claim(kind="holds", paper_value=0.3)
+    with pytest.raises(ValueError):
+        claim(tolerance=-1)
+
+
+def test_compare_requires_every_claim_measured():
+    with pytest.raises(KeyError, match="without a measurement"):
+        report.compare([claim()], {})
+    with pytest.raises(KeyError, match="no claim"):
+        report.compare([claim()], {"c": Measured(0.1, "d", "q"), "x": Measured(1, "d", "q")})
+    rows = report.compare([claim()], {"c": Measured(0.1, "d", "quick")})
+    assert rows[0]["verdict"] == "holds" and rows[0]["paper_value"] == 0.10
+
+
+def test_claims_html_marks_verdicts():
+    rows = report.compare([claim()], {"c": Measured(0.5, "d", "quick")})
+    markup = report.claims_html(rows, "cap")
+    assert "verdict-differs" in markup and "0.500" in markup and "0.100" in markup
+
+
+def _run(tmp_path, monkeypatch):
+    monkeypatch.setenv("DLWILD_RESULTS_DIR", str(tmp_path))
+    run = report.Run("demo", scale="quick", seed=3, device="cpu", data="synthetic",
+                     params={"k": 1})
+    run.use_data("toy", None, generator="a test generator")
+    run.compare([claim()], {"c": Measured(0.11, "toy", "quick")}, show=False)
+    return run
+
+
+def test_run_writes_a_valid_record(tmp_path, monkeypatch):
+    run = _run(tmp_path, monkeypatch)
+    path = run.finish({"mr": 0.11}, show=False)
+    record = report.load_results(path)
+    assert record["chapter"] == "demo" and record["data"]["source"] == "synthetic"
+    assert record["provenance"]["params"] == {"scale": "quick", "seed": 3, "device": "cpu",
+                                              "data": "synthetic", "k": 1}
+    assert record["claims"][0]["verdict"] == "holds"
+    assert report.validate(record) == []
+
+
+def test_nan_metrics_are_refused(tmp_path, monkeypatch):
+    run = _run(tmp_path, monkeypatch)
+    with pytest.raises(report.ResultsError, match="NaN"):
+        run.finish({"mr": float("nan")}, show=False)
+    assert not (tmp_path / "demo.json").exists()
+
+
+def test_full_disk_keeps_previous_results(tmp_path, monkeypatch):
+    run = _run(tmp_path, monkeypatch)
+    path = run.finish({"mr": 0.11}, show=False)
+    before = path.read_text()
+
+    def no_space(*args, **kwargs):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(report.config.os, "fsync", no_space)
+    with pytest.raises(OSError, match="No space"):
+        run.finish({"mr": 0.2}, show=False)
+    assert path.read_text() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["demo.json"]
+
+
+def test_validate_names_problems():
+    assert report.validate({}) and "chapter" in report.validate({})[0]
+    record = json.loads(report.dumps({
+        "chapter": "x", "scale": "huge", "data": {"source": "made up", "datasets": []},
+        "provenance": {}, "claims": [{"id": "a", "paper": "p", "source": "s", "metric": "m",
+                                      "paper_value": 1, "ours": 1, "tolerance": 0,
+                                      "verdict": "maybe", "note": ""}],
+        "metrics": {}}))
+    problems = " ".join(report.validate(record))
+    assert "scale" in problems and "data.source" in problems
+    assert "provenance.commit missing" in problems and "maybe" in problems
+
+
+def test_load_results_names_a_broken_file(tmp_path):
+    bad = tmp_path / "x.json"
+    bad.write_text("{not json")
+    with pytest.raises(report.ResultsError, match="x.json"):
+        report.load_results(bad)
+
+
+def test_status_rows_one_per_claim(tmp_path, monkeypatch):
+    run = _run(tmp_path, monkeypatch)
+    record = report.load_results(run.finish({}, show=False))
+    table = report.status_rows([record, record])
+    assert len(table) == 2 and set(table["verdict"]) == {"holds"}
