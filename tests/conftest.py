@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -10,6 +12,7 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+DLWILD = str(Path(sys.executable).with_name("dlwild"))
 
 
 @pytest.fixture
@@ -25,3 +28,60 @@ def isolated_home(tmp_path, monkeypatch):
 def book_root() -> Path:
     """The checkout's root (the folder holding _toc.yml)."""
     return ROOT
+
+
+def make_project(root: Path, chapters: dict[str, str]) -> Path:
+    """A throw-away book at ``root``: the real config and pages plus the given chapter
+    sources (name -> MyST text), so the machine can be tested without touching the book."""
+    import shutil
+
+    import yaml
+
+    root.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copytree(ROOT / "book", root / "book",
+                    ignore=shutil.ignore_patterns("_generated", "records"))
+    (root / "book" / "records").mkdir()
+    (root / "lib").mkdir()
+    shutil.copy2(ROOT / "lib" / "constraints.txt", root / "lib" / "constraints.txt")
+    (root / "notebooks").mkdir()
+    for name, text in chapters.items():
+        (root / "notebooks" / f"{name}.md").write_text(text, encoding="utf-8")
+    toc = {
+        "format": "jb-book", "root": "book/intro",
+        "parts": [
+            {"caption": "Chapters", "chapters": [{"file": f"notebooks/{n}"} for n in chapters]},
+            {"caption": "About this book", "chapters": [
+                {"file": "book/reproduction"}, {"file": "book/cite"},
+                {"file": "book/bibliography"}]},
+        ],
+    }
+    (root / "_toc.yml").write_text(yaml.safe_dump(toc, sort_keys=False), encoding="utf-8")
+    return root
+
+
+PROBE = (ROOT / "tests" / "chapters" / "probe.md").read_text(encoding="utf-8")
+
+
+@pytest.fixture(scope="session")
+def probe_book(tmp_path_factory):
+    """The probe chapter run by the real machine (real MNIST when the mirror is there) and
+    its book built: (project, outcome). Shared by the chapter, book and browser tests."""
+    from dlwild.runner import Project, build_book, run_chapter
+
+    root = make_project(tmp_path_factory.mktemp("probe-book"), {"probe": PROBE})
+    project = Project(root)
+    outcome = run_chapter(project, "probe")
+    assert outcome.status == "ran", outcome.message
+    build_book(project)
+    return project, outcome
+
+
+@pytest.fixture(scope="session")
+def real_book():
+    """`dlwild book` on the checkout: every chapter (fresh ones skipped), then the build."""
+    from dlwild.runner import Project
+
+    done = subprocess.run([DLWILD, "book"], cwd=ROOT, capture_output=True, text=True)
+    assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
+    return Project(ROOT)

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+
 from dlwild.core import cache as cache_mod
 from dlwild.core.cache import (
     ArtifactCache,

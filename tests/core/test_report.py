@@ -61,8 +61,12 @@ def test_compare_requires_every_claim_measured():
         report.compare([claim()], {})
     with pytest.raises(KeyError, match="no claim"):
         report.compare([claim()], {"c": Measured(0.1, "d", "q"), "x": Measured(1, "d", "q")})
-    rows = report.compare([claim()], {"c": Measured(0.1, "d", "quick")})
+    rows = report.compare([claim()], {"c": Measured(0.1, "d", "quick", note="3 seeds")})
     assert rows[0]["verdict"] == "holds" and rows[0]["paper_value"] == 0.10
+    assert rows[0]["note"].startswith("|ours - paper| = 0.000 <= 0.020")
+    assert rows[0]["note"].endswith("; 3 seeds")
+    rows = report.compare([claim()], {"c": Measured(0.1, "d", "q", not_comparable="not TIMIT")})
+    assert rows[0]["note"] == "not TIMIT"
 
 
 def test_claims_html_marks_verdicts():
@@ -82,8 +86,8 @@ def _run(tmp_path, monkeypatch):
 
 def test_run_writes_a_valid_record(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
-    path = run.finish({"mr": 0.11}, show=False)
-    record = report.load_results(path)
+    run.finish({"mr": 0.11}, show=False)
+    record = report.load_results(run.results_path)
     assert record["chapter"] == "demo" and record["data"]["source"] == "synthetic"
     assert record["provenance"]["params"] == {"scale": "quick", "seed": 3, "device": "cpu",
                                               "data": "synthetic", "k": 1}
@@ -100,7 +104,8 @@ def test_nan_metrics_are_refused(tmp_path, monkeypatch):
 
 def test_full_disk_keeps_previous_results(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
-    path = run.finish({"mr": 0.11}, show=False)
+    run.finish({"mr": 0.11}, show=False)
+    path = run.results_path
     before = path.read_text()
 
     def no_space(*args, **kwargs):
@@ -135,6 +140,7 @@ def test_load_results_names_a_broken_file(tmp_path):
 
 def test_status_rows_one_per_claim(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
-    record = report.load_results(run.finish({}, show=False))
+    run.finish({}, show=False)
+    record = report.load_results(run.results_path)
     table = report.status_rows([record, record])
     assert len(table) == 2 and set(table["verdict"]) == {"holds"}

@@ -18,10 +18,7 @@ def _scale(text: str) -> str:
 
 
 def _seed(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, not {text!r}")
+    value = int(text) if text.isdigit() else -1
     if value < 0:
         raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, not {text!r}")
     return value
@@ -122,10 +119,11 @@ def _cmd_data(args) -> int:
     from dlwild.core import data
 
     if args.data_command == "list":
-        for name in data.names():
-            ds = data.get(name)
-            where = data.status(name)
-            print(f"{name:<26} {ds.title[:44]:<44} {len(ds.files):>5} files  {where}")
+        print(f"{'data set':<26} {'files':>6} {'MB':>7} {'cache':>6} {'mirror':>7} {'missing':>8}"
+              "  licence")
+        for row in data.status():
+            print(f"{row['name']:<26} {row['files']:>6} {row['bytes'] / 1e6:>7.1f} "
+                  f"{row['cache']:>6} {row['mirror']:>7} {row['missing']:>8}  {row['licence']}")
         return 0
     if args.data_command == "fetch":
         fetched = data.fetch(args.name, progress=True)
@@ -144,7 +142,7 @@ def _cmd_data(args) -> int:
 
 def main(argv: list[str] | None = None) -> int:
     """Entry point of the ``dlwild`` command; returns the exit status."""
-    from dlwild.core.data import ChecksumError, DataUnavailable
+    from dlwild.core.data import DataError
     from dlwild.runner import ChapterError
 
     args = parser().parse_args(argv)
@@ -154,7 +152,7 @@ def main(argv: list[str] | None = None) -> int:
     except config.ConfigError as exc:
         print(f"dlwild: {exc}", file=sys.stderr)
         return EXIT_USAGE
-    except (ChapterError, ChecksumError, DataUnavailable, KeyError) as exc:
+    except (ChapterError, DataError) as exc:
         print(f"dlwild: {exc}", file=sys.stderr)
         return EXIT_FAILED
     except KeyboardInterrupt:

@@ -159,7 +159,8 @@ def notebook_parameters(notebook) -> dict[str, Any]:
     cells = [c for c in notebook.cells
              if c.cell_type == "code" and "parameters" in c.metadata.get("tags", [])]
     if len(cells) != 1:
-        raise ChapterError(f"a chapter needs exactly one cell tagged 'parameters', found {len(cells)}")
+        raise ChapterError("a chapter needs exactly one cell tagged 'parameters', "
+                           f"found {len(cells)}")
     defaults: dict[str, Any] = {}
     for node in ast.parse(cells[0].source).body:
         if isinstance(node, ast.Assign) and len(node.targets) == 1 and isinstance(
@@ -225,6 +226,17 @@ def check_really_ran(notebook, path: Path) -> None:
             if output.get("output_type") == "error":
                 raise ChapterError(f"{path}: code cell {index} raised "
                                    f"{output.get('ename')}; page not published")
+
+
+def show_injected_parameters(notebook):
+    """Hide the source's default parameters when Papermill injected the values in effect,
+    so the page shows each parameter once, as it was run."""
+    tags = [set(c.metadata.get("tags", [])) for c in notebook.cells]
+    if any("injected-parameters" in t for t in tags):
+        for cell, cell_tags in zip(notebook.cells, tags, strict=True):
+            if "parameters" in cell_tags:
+                cell.metadata["tags"] = sorted(cell_tags | {"remove-cell"})
+    return notebook
 
 
 # --- skipping --------------------------------------------------------------------------
@@ -322,7 +334,8 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
     jupytext.write(notebook, unexecuted, fmt="ipynb")
     run_id = uuid.uuid4().hex
     env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
-           "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
+           "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
     started = time.perf_counter()
     saved = {k: os.environ.get(k) for k in env}
@@ -372,9 +385,8 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
     results = project.results / f"{chapter}.json"
     config.atomic_write_text(results, report.dumps(record))
     page = project.notebooks / f"{chapter}.ipynb"
-    tmp = page.with_name(f".{page.name}.tmp")
-    shutil.copy2(executed, tmp)
-    os.replace(tmp, page)
+    config.atomic_write_text(page, nbformat.writes(show_injected_parameters(
+        nbformat.read(executed, as_version=4))))
     shutil.rmtree(stage, ignore_errors=True)
     log(f"[dlwild] {chapter}: done in {wall:.1f} s")
     return Outcome(chapter, "ran", wall, results=results)

@@ -61,7 +61,7 @@ def check_choice(name: str, value: str, choices: tuple[str, ...]) -> str:
 
 
 def select_device(device: str = "auto"):
-    """Resolve ``auto|cpu|cuda`` to a ``torch.device``; asking for CUDA without a GPU is an error."""
+    """Resolve ``auto|cpu|cuda`` to a ``torch.device``; CUDA without a GPU is an error."""
     import torch
 
     check_choice("device", device, DEVICES)

@@ -53,6 +53,8 @@ def learning_curves(history: Any, *, title: str | None = None, metrics: list[str
     ``history`` is a :class:`dlwild.core.train.History` or a DataFrame with an ``epoch`` column.
     Returns the matplotlib Figure (the notebook shows it)."""
     frame = history if isinstance(history, pd.DataFrame) else history.to_frame()
+    if "epoch" not in frame.columns and frame.index.name == "epoch":
+        frame = frame.reset_index()
     if frame.empty or "epoch" not in frame:
         raise ValueError("learning_curves needs a history with at least one epoch")
     losses = [c for c in ("train_loss", "val_loss") if c in frame]
@@ -72,7 +74,8 @@ def learning_curves(history: Any, *, title: str | None = None, metrics: list[str
     if extra:
         ax2 = axes[0, 1]
         for column in extra:
-            ax2.plot(frame["epoch"], frame[column], marker="o", ms=3, label=column.replace("_", " "))
+            label = column.replace("_", " ")
+            ax2.plot(frame["epoch"], frame[column], marker="o", ms=3, label=label)
         ax2.set(xlabel="epoch", ylabel="value", title="Validation metrics")
         ax2.legend()
     return fig

@@ -156,7 +156,7 @@ def compare(claims: Iterable[Claim], measured: Mapping[str, Measured]) -> list[d
             "scale": ours.scale,
             "tolerance": claim.tolerance,
             "verdict": word,
-            "note": "; ".join(x for x in (reason, ours.note) if x and x != reason),
+            "note": reason if ours.note in ("", reason) else f"{reason}; {ours.note}",
             "fmt": claim.fmt,
         })
     return rows
@@ -384,18 +384,22 @@ class Run:
             "metrics": dict(metrics),
         }
 
-    def finish(self, metrics: Mapping[str, Any] | None = None, *, show: bool = True) -> Path:
-        """Write ``results/<chapter>.json`` atomically, glue the wall time, show provenance."""
+    def finish(self, metrics: Mapping[str, Any] | None = None, *, show: bool = True) -> None:
+        """Write ``results/<chapter>.json`` atomically, glue the wall time, show provenance.
+        (Returns nothing, so a notebook's last cell shows no path; see :attr:`results_path`.)"""
         record = self.record(metrics or {})
         problems = validate(record)
         if problems:
             raise ResultsError(f"{self.chapter}: results break the contract: {problems}")
-        path = config.results_dir() / f"{self.chapter}.json"
-        config.atomic_write_text(path, dumps(record))
+        config.atomic_write_text(self.results_path, dumps(record))
         glue(f"{self.chapter}_wall_s", _plain(record["provenance"]["wall_s"], ".0f"))
         if show:
             _display_html(provenance_html(record))
-        return path
+
+    @property
+    def results_path(self) -> Path:
+        """Where :meth:`finish` writes this chapter's results."""
+        return config.results_dir() / f"{self.chapter}.json"
 
     def show_record(self, records_dir: Path | None = None) -> dict[str, Any] | None:
         """Show the committed full-scale record of this chapter beside the live run."""
@@ -451,10 +455,9 @@ def glue(name: str, value: Any) -> None:
     _glue(name, value, display=False)
 
 
-def glue_value(name: str, value: Any, fmt: str = "") -> Any:
-    """Glue a computed number or text for prose (``{glue:text}`name```); returns the value."""
+def glue_value(name: str, value: Any, fmt: str = "") -> None:
+    """Glue a computed number or text for prose (``{glue:text}`name```), in format ``fmt``."""
     glue(name, _plain(value, fmt))
-    return value
 
 
 # --- the contract ----------------------------------------------------------------------

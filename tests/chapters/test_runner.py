@@ -1,0 +1,154 @@
+"""The book machine end to end: Papermill runs, skipping, publishing only real runs,
+failures that keep the last good page, parameter checks, and the offline fallback."""
+
+from __future__ import annotations
+
+import json
+
+import nbformat
+import pytest
+
+from conftest import PROBE, make_project
+from dlwild.core import config, report
+from dlwild.runner import ChapterError, Project, Request, run_chapter, run_key
+
+HEADER = """---
+jupytext:
+  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
+kernelspec: {display_name: Python 3, language: python, name: python3}
+---
+
+# A tiny chapter
+"""
+PARAMS = """
+```{code-cell} ipython3
+:tags: [parameters]
+scale = "quick"
+seed = 0
+device = "auto"
+data = "auto"
+answer = 42
+```
+"""
+FINISH = """
+```{code-cell} ipython3
+from dlwild.core import report
+run = report.Run("tiny", scale=scale, seed=seed, device=device, data=data,
+                 params={"answer": answer})
+run.finish({"answer": answer})
+```
+"""
+BOOM = """
+```{code-cell} ipython3
+raise RuntimeError("boom in the chapter")
+```
+"""
+
+
+def tiny(*cells: str) -> str:
+    return HEADER + PARAMS + "".join(cells)
+
+
+@pytest.fixture
+def tiny_project(tmp_path):
+    return Project(make_project(tmp_path / "book", {"tiny": tiny(FINISH)}))
+
+
+def test_probe_ran_on_real_data_and_published(probe_book):
+    project, outcome = probe_book
+    record = report.load_results(project.results / "probe.json")
+    expected = "real" if config.mirror() else record["data"]["source"]
+    assert record["data"]["source"] == expected
+    if config.mirror():
+        assert record["data"]["datasets"][0]["name"] == "mnist"
+        assert record["metrics"]["accuracy"] > 0.8  # a real MLP on real MNIST
+    assert {c["verdict"] for c in record["claims"]} <= set(report.VERDICTS)
+    assert record["provenance"]["run_key"] and record["provenance"]["wall_s"] > 0
+    page = nbformat.read(project.notebooks / "probe.ipynb", as_version=4)
+    code = [c for c in page.cells if c.cell_type == "code"]
+    assert code and all(c.execution_count for c in code)
+    assert record["metrics"]["history"]["epochs"], "the training history is in the results"
+
+
+def test_unchanged_chapter_is_skipped(probe_book):
+    project, _ = probe_book
+    before = (project.results / "probe.json").read_bytes()
+    outcome = run_chapter(project, "probe")
+    assert outcome.status == "skipped"
+    assert (project.results / "probe.json").read_bytes() == before
+
+
+def test_run_key_follows_what_the_chapter_depends_on(tiny_project, monkeypatch):
+    params = {"scale": "quick", "seed": 0, "device": "auto", "data": "auto", "answer": 42}
+    key = run_key(tiny_project, "tiny", params)
+    assert run_key(tiny_project, "tiny", params) == key
+    assert run_key(tiny_project, "tiny", {**params, "seed": 1}) != key
+    monkeypatch.setenv("DLWILD_OFFLINE", "1")
+    assert run_key(tiny_project, "tiny", params) != key
+    monkeypatch.delenv("DLWILD_OFFLINE")
+    source = tiny_project.notebooks / "tiny.md"
+    source.write_text(source.read_text() + "\n<!-- edited -->\n")
+    assert run_key(tiny_project, "tiny", params) != key
+
+
+def test_failing_chapter_names_the_cell_and_keeps_the_last_good_page(tiny_project):
+    assert run_chapter(tiny_project, "tiny").status == "ran"
+    page = (tiny_project.notebooks / "tiny.ipynb").read_bytes()
+    results = (tiny_project.results / "tiny.json").read_bytes()
+    (tiny_project.notebooks / "tiny.md").write_text(tiny(BOOM, FINISH))
+    outcome = run_chapter(tiny_project, "tiny")
+    assert outcome.status == "failed"
+    assert "'tiny'" in outcome.message and "boom in the chapter" in outcome.message
+    assert "raise RuntimeError" in outcome.message  # the failing cell is named
+    assert (tiny_project.notebooks / "tiny.ipynb").read_bytes() == page
+    assert (tiny_project.results / "tiny.json").read_bytes() == results
+    assert (tiny_project.build / "failed" / "tiny.ipynb").exists()
+
+
+def test_a_run_that_writes_no_results_is_not_published(tiny_project):
+    (tiny_project.notebooks / "tiny.md").write_text(tiny("\n```{code-cell} ipython3\n1 + 1\n```\n"))
+    outcome = run_chapter(tiny_project, "tiny")
+    assert outcome.status == "failed" and "wrote no results" in outcome.message
+    assert not (tiny_project.notebooks / "tiny.ipynb").exists()
+
+
+def test_parameters_are_passed_and_checked(tiny_project):
+    outcome = run_chapter(tiny_project, "tiny", Request(seed=7, params={"answer": 6}))
+    record = json.loads(outcome.results.read_text())
+    assert record["metrics"] == {"answer": 6} and record["provenance"]["seed"] == 7
+    with pytest.raises(config.ConfigError, match="no parameter colour"):
+        run_chapter(tiny_project, "tiny", Request(params={"colour": "red"}))
+    with pytest.raises(config.ConfigError, match="should be a int"):
+        run_chapter(tiny_project, "tiny", Request(params={"answer": "many"}))
+    with pytest.raises(config.ConfigError, match="scale='huge'"):
+        run_chapter(tiny_project, "tiny", Request(scale="huge"))
+    with pytest.raises(config.ConfigError, match="data='maybe'"):
+        run_chapter(tiny_project, "tiny", Request(params={"data": "maybe"}))
+
+
+def test_unknown_and_unreadable_chapters(tiny_project):
+    with pytest.raises(ChapterError, match="unknown chapter 'nope'.*tiny"):
+        run_chapter(tiny_project, "nope")
+    (tiny_project.notebooks / "tiny.md").write_text("---\njupytext: [unclosed\n---\n")
+    with pytest.raises(ChapterError, match="tiny.md"):
+        run_chapter(tiny_project, "tiny")
+    (tiny_project.notebooks / "tiny.md").write_text("# no header\n\n```{code-cell}\n1\n```\n")
+    with pytest.raises(ChapterError, match="kernelspec"):
+        run_chapter(tiny_project, "tiny")
+
+
+def test_offline_newcomer_gets_the_generator_and_a_banner(tmp_path, monkeypatch):
+    """No mirror, no network, empty cache: the chapter still runs, on generated data, and
+    its page and results say so."""
+    monkeypatch.delenv("DLWILD_MIRROR", raising=False)
+    monkeypatch.setenv("DLWILD_OFFLINE", "1")
+    monkeypatch.setenv("DLWILD_HOME", str(tmp_path / "empty-home"))
+    project = Project(make_project(tmp_path / "book", {"probe": PROBE}))
+    outcome = run_chapter(project, "probe", Request(params={"epochs": 2}))
+    assert outcome.status == "ran", outcome.message
+    record = report.load_results(outcome.results)
+    assert record["data"]["source"] == "synthetic"
+    assert record["data"]["datasets"][0]["generator"]
+    assert {c["verdict"] for c in record["claims"]} >= {"not comparable"}
+    page = (project.notebooks / "probe.ipynb").read_text()
+    assert "dlwild-banner" in page and "generated data" in page
