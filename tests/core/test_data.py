@@ -570,7 +570,7 @@ def test_load_mnist_from_a_tiny_fetched(tmp_path, monkeypatch):
 
 @pytest.mark.skipif(not REAL_MIRROR, reason="DLWILD_MIRROR does not point at a real mirror")
 def test_real_mirror_is_complete_and_valid(tmp_path, monkeypatch):
-    root = Path(REAL_MIRROR)
+    root = Path(REAL_MIRROR).resolve()
     monkeypatch.setenv("DLWILD_MIRROR", str(root))
     monkeypatch.setenv("DLWILD_OFFLINE", "1")
     for name, n_ok, problems in data.verify():
