@@ -21,31 +21,9 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from chapter_sources import TINY_CHAPTER  # noqa: E402
 from conftest import make_project  # noqa: E402
 from dlwild.runner import Project, run_chapter  # noqa: E402
-
-TINY = """---
-jupytext:
-  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
-kernelspec: {display_name: Python 3, language: python, name: python3}
----
-
-# Tiny
-
-```{code-cell} ipython3
-:tags: [parameters]
-scale = "quick"
-seed = 0
-device = "auto"
-data = "auto"
-```
-
-```{code-cell} ipython3
-from dlwild.core import report
-run = report.Run("tiny", scale=scale, seed=seed, device=device, data=data)
-run.finish({"ok": 1})
-```
-"""
 
 
 def timed(fn, repeat: int = 3) -> float:
@@ -64,7 +42,7 @@ def main() -> int:
 
     rows = []
     with tempfile.TemporaryDirectory() as tmp:
-        project = Project(make_project(Path(tmp) / "book", {"tiny": TINY}))
+        project = Project(make_project(Path(tmp) / "book", {"tiny": TINY_CHAPTER}))
         quiet = lambda *a, **k: None  # noqa: E731
         runner_s = timed(lambda: run_chapter(project, "tiny", force=True, log=quiet))
         plain = Path(tmp) / "plain.ipynb"

@@ -8,45 +8,10 @@ import json
 import nbformat
 import pytest
 
+from chapter_sources import BOOM, FINISH, tiny
 from conftest import PROBE, make_project
 from dlwild.core import config, report
 from dlwild.runner import ChapterError, Project, Request, run_chapter, run_key
-
-HEADER = """---
-jupytext:
-  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
-kernelspec: {display_name: Python 3, language: python, name: python3}
----
-
-# A tiny chapter
-"""
-PARAMS = """
-```{code-cell} ipython3
-:tags: [parameters]
-scale = "quick"
-seed = 0
-device = "auto"
-data = "auto"
-answer = 42
-```
-"""
-FINISH = """
-```{code-cell} ipython3
-from dlwild.core import report
-run = report.Run("tiny", scale=scale, seed=seed, device=device, data=data,
-                 params={"answer": answer})
-run.finish({"answer": answer})
-```
-"""
-BOOM = """
-```{code-cell} ipython3
-raise RuntimeError("boom in the chapter")
-```
-"""
-
-
-def tiny(*cells: str) -> str:
-    return HEADER + PARAMS + "".join(cells)
 
 
 @pytest.fixture

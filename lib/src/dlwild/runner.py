@@ -408,6 +408,12 @@ def load_all_results(project: Project) -> list[dict[str, Any]]:
     return found
 
 
+def _short_commit(commit: str) -> str:
+    """The first 12 hex digits of a commit (and its ``+dirty`` mark); other text unchanged."""
+    match = re.fullmatch(r"([0-9a-f]{12})[0-9a-f]*(\+dirty)?", commit)
+    return match.group(1) + (match.group(2) or "") if match else commit
+
+
 def _md_cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
@@ -437,7 +443,7 @@ def status_markdown(project: Project) -> str:
     for record in records:
         prov = record["provenance"]
         lines.append(f"- **{record['chapter']}** ({record['scale']}, {record['data']['source']} "
-                     f"data): commit `{prov['commit'][:12]}`, started {prov['started']}, "
+                     f"data): commit `{_short_commit(prov['commit'])}`, started {prov['started']}, "
                      f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}")
     return "\n".join(lines) + "\n"
 

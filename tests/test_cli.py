@@ -1,0 +1,60 @@
+"""The `dlwild` command as a user meets it: clear messages and exit codes for bad input."""
+
+from __future__ import annotations
+
+import subprocess
+
+import pytest
+
+from chapter_sources import TINY_CHAPTER
+from conftest import DLWILD, make_project
+
+
+def dlwild(*args, cwd=None):
+    return subprocess.run([DLWILD, *args], cwd=cwd, capture_output=True, text=True)
+
+
+@pytest.fixture
+def project(tmp_path):
+    return make_project(tmp_path / "book", {"tiny": TINY_CHAPTER})
+
+
+def test_bad_scale_is_a_usage_error(project):
+    done = dlwild("--root", str(project), "run", "tiny", "--scale", "huge")
+    assert done.returncode == 2 and "invalid scale 'huge'" in done.stderr
+
+
+def test_bad_seed_is_a_usage_error(project):
+    done = dlwild("--root", str(project), "run", "tiny", "--seed", "-3")
+    assert done.returncode == 2 and "non-negative integer" in done.stderr
+
+
+def test_unknown_chapter_and_parameter(project):
+    done = dlwild("--root", str(project), "run", "nope")
+    assert done.returncode == 1 and "unknown chapter 'nope'" in done.stderr
+    assert "tiny" in done.stderr
+    done = dlwild("--root", str(project), "run", "tiny", "-p", "colour=red")
+    assert done.returncode == 2 and "no parameter colour" in done.stderr
+    done = dlwild("--root", str(project), "run", "tiny", "-p", "nonsense")
+    assert done.returncode == 2 and "key=value" in done.stderr
+
+
+def test_run_then_skip_then_status(project):
+    first = dlwild("--root", str(project), "run", "tiny", "-p", "answer=7")
+    assert first.returncode == 0, first.stderr
+    again = dlwild("--root", str(project), "run", "tiny", "-p", "answer=7")
+    assert again.returncode == 0 and "up to date, skipped" in again.stdout
+    status = dlwild("--root", str(project), "status")
+    assert status.returncode == 0
+
+
+def test_no_book_here(tmp_path):
+    done = dlwild("run", "tiny", cwd=tmp_path)
+    assert done.returncode == 1 and "no book found" in done.stderr
+
+
+def test_data_commands():
+    listing = dlwild("data", "list")
+    assert listing.returncode == 0 and "mnist" in listing.stdout and "CC BY" in listing.stdout
+    done = dlwild("data", "fetch", "nope")
+    assert done.returncode == 1 and "unknown data set 'nope'" in done.stderr
