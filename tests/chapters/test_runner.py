@@ -117,3 +117,19 @@ def test_offline_newcomer_gets_the_generator_and_a_banner(tmp_path, monkeypatch)
     assert {c["verdict"] for c in record["claims"]} >= {"not comparable"}
     page = (project.notebooks / "probe.ipynb").read_text()
     assert "dlwild-banner" in page and "generated data" in page
+
+
+def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
+    from dlwild.runner import status_markdown
+
+    project, _ = probe_book
+    record = report.load_results(project.results / "probe.json")
+    record["scale"] = "full"
+    records = project.records / "probe.full.json"
+    records.write_text(report.dumps(record))
+    try:
+        text = status_markdown(project)
+    finally:
+        records.unlink()
+    assert text.count("[probe](../notebooks/probe.ipynb)") == 2 * len(record["claims"])
+    assert "| full |" in text and "| quick |" in text

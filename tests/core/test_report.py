@@ -144,3 +144,23 @@ def test_status_rows_one_per_claim(tmp_path, monkeypatch):
     record = report.load_results(run.results_path)
     table = report.status_rows([record, record])
     assert len(table) == 2 and set(table["verdict"]) == {"holds"}
+
+
+def test_full_scale_record_is_shown_and_listed(tmp_path, monkeypatch, capsys):
+    run = _run(tmp_path, monkeypatch)
+    records = tmp_path / "records"
+    assert run.show_record(records) is None
+    assert "No full-scale record" in capsys.readouterr().out
+    run.finish({"mr": 0.11}, show=False)
+    record = report.load_results(run.results_path)
+    record["scale"] = "full"
+    records.mkdir()
+    (records / "demo.full.json").write_text(report.dumps(record))
+    shown = run.show_record(records)
+    assert shown["scale"] == "full"
+    out = capsys.readouterr().out
+    assert "Committed full-scale record" in out and "dlwild-claims" in out
+    broken = records / "demo.full.json"
+    broken.write_text("{}")
+    with pytest.raises(report.ResultsError, match="demo.full.json"):
+        report.load_record("demo", records)

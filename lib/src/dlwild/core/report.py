@@ -180,15 +180,6 @@ def claims_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 
 # --- rendering -------------------------------------------------------------------------
 
-def _display(obj: Any) -> None:
-    try:
-        from IPython.display import display
-    except ImportError:  # pragma: no cover - IPython comes with ipykernel
-        print(obj)
-        return
-    display(obj)
-
-
 def claims_html(rows: list[dict[str, Any]], caption: str = "") -> str:
     """HTML of the paper-vs-ours table with a styled verdict column."""
     frame = claims_frame(rows)
@@ -416,12 +407,14 @@ class Run:
 
 
 def _display_html(markup: str) -> None:
-    try:
-        from IPython.display import HTML
-    except ImportError:  # pragma: no cover
+    """Show HTML in a notebook; print it elsewhere (scripts, tests)."""
+    from IPython import get_ipython
+    from IPython.display import HTML, display
+
+    if get_ipython() is None:
         print(markup)
-        return
-    _display(HTML(markup))
+    else:
+        display(HTML(markup))
 
 
 class _Plain:
