@@ -24,7 +24,8 @@ def pairwise_kl_divergence(
 
     With probabilities, ``eps`` is added to every probability before use (as the authors' code
     does: ``P += eps``), so zeros give finite values; with ``from_logits=True`` the exact
-    ``log_softmax`` is used and ``eps`` is ignored.  Vectorised: ``sum P_i log P_i - P_i . log P_j``.
+    ``log_softmax`` is used and ``eps`` is ignored.
+    Vectorised as ``sum_k P_ik log P_ik - (P log P^T)_ij``.
     """
     if probs_or_logits.dim() != 2:
         raise ValueError(

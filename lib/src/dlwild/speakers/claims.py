@@ -1,0 +1,69 @@
+"""The speaker-clustering papers' published claims, each beside its source (paper, table).
+
+Values are from the digest ``shared/papers/speakers.md`` (checked against the rendered
+PDFs there). Absolute numbers were measured on TIMIT; a run on other data marks them
+``not comparable``. Tolerances for a misclassification rate (MR) on 40 speakers are
+0.05 = 4 of 80 utterances, about the half-width of the Wilson interval the MLSP 2017
+paper prints for MR 0.05 at n = 80; relative claims (``kind="holds"``) have none."""
+
+from __future__ import annotations
+
+from dlwild.core.report import Claim
+
+MR_TOLERANCE_40 = 0.05  # 4 of 80 utterances
+
+ABSOLUTE = [
+    Claim("mlsp2016_l7_40", paper="lukic2016speaker", source="MLSP 2016, Table 1",
+          metric="MR (legacy, best cut), 40 speakers, L7, net-590", paper_value=0.050,
+          tolerance=MR_TOLERANCE_40,
+          statement="CNN identification net: L7 embeddings cluster 40 unseen speakers"),
+    Claim("mlsp2016_l8_40", paper="lukic2016speaker", source="MLSP 2016, Table 1",
+          metric="MR (legacy, best cut), 40 speakers, L8 softmax, net-590", paper_value=0.450,
+          tolerance=MR_TOLERANCE_40,
+          statement="CNN identification net: softmax outputs cluster 40 unseen speakers"),
+    Claim("mlsp2017_pkld_40", paper="lukic2017learning", source="MLSP 2017, Table 2",
+          metric="MR (legacy, best cut), 40 speakers, L7, Adadelta 30K", paper_value=0.050,
+          tolerance=MR_TOLERANCE_40,
+          statement="CNN with the pairwise KL loss, 100 training speakers, 40 test speakers"),
+    Claim("mlsp2017_pkld_80", paper="lukic2017learning", source="MLSP 2017, Table 2",
+          metric="MR (legacy, best cut), 80 speakers, L7, Adadelta 30K", paper_value=0.14,
+          tolerance=0.05,
+          statement="CNN with the pairwise KL loss on 80 test speakers"),
+    Claim("annpr2018_rnn_40", paper="stadelmann2018capturing", source="ANNPR 2018, Table 1",
+          metric="MR (conditions a+b, best cut), 40 speakers, L3, 400 ms", paper_value=0.0219,
+          tolerance=MR_TOLERANCE_40,
+          statement="BiLSTM with the pairwise KL loss on 40 test speakers"),
+    Claim("acm2009_gmm_40", paper="stadelmann2009unfolding", source="ACM MM 2009, Table 4",
+          metric="MR, 40 speakers, MFCC/GMM baseline", paper_value=0.125,
+          tolerance=MR_TOLERANCE_40, statement="MFCC/GMM baseline on 40 speakers"),
+    Claim("icpr2018_scds_40", paper="hibraj2018speaker", source="ICPR 2018, Table II",
+          metric="MR (Hungarian), 40 speakers, CNN-T embeddings, dominant sets",
+          paper_value=0.0, tolerance=MR_TOLERANCE_40,
+          statement="Dominant sets cluster the 40-speaker set without knowing k"),
+]
+
+RELATIVE = [
+    Claim("rel_hidden_beats_softmax", paper="lukic2016speaker", source="MLSP 2016, Table 1",
+          metric="MR(L7) < MR(L8 softmax)", paper_value=True, kind="holds",
+          statement="Hidden-layer embeddings cluster better than softmax outputs"),
+    Claim("rel_pkld_matches_identification", paper="lukic2017learning",
+          source="MLSP 2017, Table 2", metric="MR(PKLD CNN) <= MR(identification CNN)",
+          paper_value=True, kind="holds",
+          statement="Pairwise KL training is at least as good as identification training"),
+    Claim("rel_segment_sweet_spot", paper="stadelmann2018capturing",
+          source="ANNPR 2018, Fig. 4", metric="MR over segment length is U-shaped",
+          paper_value=True, kind="holds",
+          statement="The BiLSTM has a sweet spot of segment length (paper: ~400 ms)"),
+    Claim("rel_mr_definitions_ordered", paper="stadelmann2018capturing",
+          source="ANNPR 2018, Sect. 4 (MR conditions)",
+          metric="MR legacy >= MR (a+b) >= MR Hungarian", paper_value=True, kind="holds",
+          statement="The stricter MR definitions never report a lower error"),
+    Claim("rel_ds_without_k", paper="hibraj2018speaker", source="ICPR 2018, Table II",
+          metric="MR(dominant sets, no k) <= MR(AHC, true k)", paper_value=True, kind="holds",
+          statement="Dominant sets without k match agglomerative clustering given k"),
+    Claim("rel_learned_beats_gmm", paper="lukic2017learning", source="MLSP 2017, Table 2",
+          metric="MR(learned embeddings) < MR(MFCC/GMM)", paper_value=True, kind="holds",
+          statement="Learned embeddings beat the MFCC/GMM baseline"),
+]
+
+CLAIMS = ABSOLUTE + RELATIVE
