@@ -7,6 +7,7 @@ import json
 
 import nbformat
 import pytest
+import torch
 
 from chapter_sources import BOOM, FINISH, tiny
 from conftest import PROBE, make_project
@@ -87,6 +88,9 @@ def test_parameters_are_passed_and_checked(tiny_project):
         run_chapter(tiny_project, "tiny", Request(params={"answer": "many"}))
     with pytest.raises(config.ConfigError, match="scale='huge'"):
         run_chapter(tiny_project, "tiny", Request(scale="huge"))
+    if not torch.cuda.is_available():
+        with pytest.raises(config.ConfigError, match="no CUDA GPU"):
+            run_chapter(tiny_project, "tiny", Request(device="cuda"))
     with pytest.raises(config.ConfigError, match="data='maybe'"):
         run_chapter(tiny_project, "tiny", Request(params={"data": "maybe"}))
 

@@ -130,7 +130,7 @@ class Request:
 
     def parameters(self) -> dict[str, Any]:
         config.check_choice("scale", self.scale, config.SCALES)
-        config.check_choice("device", self.device, config.DEVICES)
+        config.select_device(self.device)  # refuses 'cuda' without a GPU before any kernel starts
         if not isinstance(self.seed, int) or self.seed < 0:
             raise config.ConfigError(f"seed must be a non-negative integer, got {self.seed!r}")
         return {**self.params, "scale": self.scale, "seed": self.seed, "device": self.device}
