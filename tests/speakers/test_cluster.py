@@ -1,0 +1,259 @@
+"""Tests for agglomerative clustering with oracle cuts and ICPR 2018 dominant sets
+(digest shared/papers/speakers.md §4.5).  Known answers are derived by hand in comments; the
+torch dominant-sets code is checked against a slow NumPy loop written here from the digest."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+import torch
+
+from dlwild.speakers import cluster_metrics, dominant_sets
+from dlwild.speakers.cluster import (
+    affinity_matrix,
+    agglomerative,
+    at_true_k,
+    best_cut,
+    dominant_sets_from_affinity,
+    labels_at,
+    replicator_dynamics,
+)
+from dlwild.speakers.metrics import MR_DEFINITIONS, mr_hungarian, mr_legacy
+
+
+def _angles(*degrees: float) -> np.ndarray:
+    rad = np.deg2rad(degrees)
+    return np.stack([np.cos(rad), np.sin(rad)], axis=1)
+
+
+def _same_partition(a, b) -> bool:
+    return cluster_metrics(a, b)["mr_hungarian"] == 0.0 and len(set(a)) == len(set(b))
+
+
+# ------------------------------------------------------------------------ hierarchical
+
+
+def test_complete_linkage_cosine_by_hand():
+    # Unit vectors at 0, 10, 90, 100 degrees: the pairs merge at 1 - cos(10deg); complete
+    # linkage then joins the pairs at the largest cross distance, 1 - cos(100deg).
+    Z = agglomerative(_angles(0, 10, 90, 100))
+    assert Z[:2, 2] == pytest.approx([1 - math.cos(math.radians(10))] * 2)
+    assert Z[2, 2] == pytest.approx(1 - math.cos(math.radians(100)))
+    assert labels_at(Z, 4).tolist() == [0, 1, 2, 3]
+    assert labels_at(Z, 2).tolist() == [0, 0, 1, 1]
+    assert labels_at(Z, 1).tolist() == [0, 0, 0, 0]
+    assert len(set(labels_at(Z, 3).tolist())) == 3  # exactly k even with tied merge heights
+    with pytest.raises(ValueError, match="k must be"):
+        labels_at(Z, 5)
+
+
+def test_best_cut_is_the_oracle_minimum_and_true_k():
+    # Three speakers, speaker C's utterances far apart (at 170 and 260 deg): the true k = 3 cut
+    # is {AB}{C1}{C2}, and the oracle finds the better k = 4 cut by scanning every level.
+    X = _angles(0, 5, 60, 65, 170, 260)
+    true = list("AABBCC")
+    Z = agglomerative(X)
+    k, labels, mr = best_cut(Z, true, metric=mr_legacy)
+    levels = {kk: mr_legacy(true, labels_at(Z, kk)) for kk in range(1, 7)}
+    assert mr == min(levels.values()) and levels[k] == mr
+    assert labels.tolist() == labels_at(Z, k).tolist()
+    # Merges: {0,5}, {60,65}, then the two pairs (complete linkage 1 - cos 65deg = 0.577)
+    # before 170 joins anything (its nearest complete-linkage partner is 260 at
+    # 1 - cos 90deg = 1): at k = 4 the clusters are {A}{B}{C1}{C2} -> legacy 2/6 (C singletons).
+    # k = 3: {A1A2B1B2}{C1}{C2} -> legacy 1 (mixed cluster, singletons); k = 2 adds {C1C2} -> 4/6;
+    # k = 5, 6 contain singletons only besides one pure pair -> 4/6, 1.  So the oracle is k = 4.
+    assert levels[4] == pytest.approx(2 / 6) and levels[3] == 1.0
+    assert (k, mr) == (4, pytest.approx(1 / 3))
+    kt, labels_t, mr_t = at_true_k(Z, true)
+    assert kt == 3 and mr_t == pytest.approx(mr_hungarian(true, labels_t))
+    with pytest.raises(ValueError, match="labels"):
+        best_cut(Z, true[:-1])
+
+
+def test_best_cut_recovers_blobs():
+    X, y = _speaker_embeddings(10, 64, noise=0.3, seed=1)
+    k, labels, mr = best_cut(agglomerative(X), y)
+    assert (k, mr) == (10, 0.0) and _same_partition(y, labels)
+
+
+# ------------------------------------------------------------------------ dominant sets
+
+
+def _speaker_embeddings(n_speakers, dim, noise, seed, shared=0.0, per_speaker=2):
+    """Unit-norm speaker centres (optionally sharing a common direction, like ReLU embeddings
+    do) plus isotropic within-speaker noise of norm ~noise; labels 0..n_speakers-1."""
+    rng = np.random.default_rng(seed)
+    g = rng.standard_normal(dim)
+    g /= np.linalg.norm(g)
+    c = rng.standard_normal((n_speakers, dim))
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    c = shared * g + math.sqrt(1 - shared**2) * c
+    c /= np.linalg.norm(c, axis=1, keepdims=True)
+    X = np.repeat(c, per_speaker, axis=0)
+    X = X + noise * rng.standard_normal(X.shape) / math.sqrt(dim)
+    return X, np.repeat(np.arange(n_speakers), per_speaker)
+
+
+def test_affinity_by_hand():
+    # Unit vectors at 0, 90, 180 deg: cosine distances d01 = d12 = 1, d02 = 2.
+    X = _angles(0, 90, 180)
+    # 1 neighbour: sigma = (1, 1, 1) -> a01 = a12 = e^-1, a02 = e^-2.
+    A = affinity_matrix(X, n_neighbours=1, device="cpu").numpy()
+    e = math.exp
+    assert A == pytest.approx(np.array([[0, e(-1), e(-2)], [e(-1), 0, e(-1)],
+                                        [e(-2), e(-1), 0]]))
+    # 7 neighbours -> capped at the 2 others: sigma = (1.5, 1, 1.5)
+    # -> a01 = a12 = exp(-1/1.5), a02 = exp(-2/2.25).
+    A = affinity_matrix(X, device="cpu").numpy()
+    assert A[0, 1] == pytest.approx(e(-1 / 1.5)) and A[1, 2] == pytest.approx(e(-1 / 1.5))
+    assert A[0, 2] == pytest.approx(e(-2 / 2.25)) and np.all(np.diag(A) == 0)
+    # angular distance (authors' code): d01 = 1/2, d02 = 1; 1 neighbour: sigma = 1/2 each.
+    A = affinity_matrix(X, "angular", n_neighbours=1, device="cpu").numpy()
+    assert A[0, 1] == pytest.approx(e(-0.5 / 0.25)) and A[0, 2] == pytest.approx(e(-1 / 0.25))
+
+
+def test_replicator_dynamics_triangle_with_pendant():
+    # Triangle {0,1,2} of weight 1 plus node 3 tied to node 0 with weight 0.2.
+    # x* = (1/3,1/3,1/3,0) has x*Ax* = 2/3 > (Ax*)_3 = 0.2/3, so {0,1,2} is a dominant set.
+    # From the barycentre: Ax = (0.55, .5, .5, .05), xAx = 0.4, so x_3 -> 0.25*.05/.4 = 0.03125
+    # and keeps shrinking (ratio <= 0.2/(2/3) near x*): x converges to x*.
+    A = torch.tensor([[0, 1, 1, 0.2], [1, 0, 1, 0], [1, 1, 0, 0], [0.2, 0, 0, 0]],
+                     dtype=torch.float64)
+    with pytest.warns(RuntimeWarning, match="did not reach"):
+        x1, it1 = replicator_dynamics(A, max_iter=1)
+    assert x1[3].item() == pytest.approx(0.03125) and it1 == 1
+    x, _ = replicator_dynamics(A, epsilon=1e-10)
+    assert x[:3].tolist() == pytest.approx([1 / 3] * 3, abs=1e-6) and x[3] < 1e-6
+    assert float(x @ A @ x) == pytest.approx(2 / 3, abs=1e-6)
+    assert dominant_sets_from_affinity(A).tolist() == [0, 0, 0, 1]
+
+
+def test_cohesive_small_clique_beats_big_loose_one():
+    # A 3-clique of weight 1 and a disjoint 4-clique of weight 0.5.  By symmetry every member of
+    # the 3-clique has mass a, of the 4-clique mass b; payoffs are 2a and 1.5b, so a/b is
+    # multiplied by 2a/(1.5b) >= 4/3 at every step -> support = the 3-clique, peeled first;
+    # the 4-clique is peeled second.
+    A = np.zeros((7, 7))
+    A[:3, :3] = 1.0
+    A[3:, 3:] = 0.5
+    np.fill_diagonal(A, 0.0)
+    x, _ = replicator_dynamics(torch.tensor(A))
+    assert x[:3].tolist() == pytest.approx([1 / 3] * 3, abs=1e-5)
+    assert dominant_sets_from_affinity(A).tolist() == [0, 0, 0, 1, 1, 1, 1]
+    # Zero affinity left: lone nodes become singletons.
+    assert dominant_sets_from_affinity(np.zeros((3, 3))).tolist() == [0, 1, 2]
+
+
+def test_batched_iterations_equal_step_by_step():
+    A = affinity_matrix(np.random.default_rng(3).standard_normal((25, 8)), device="cpu")
+    xa, na = replicator_dynamics(A, check_every=1)
+    xb, nb = replicator_dynamics(A, check_every=64)
+    assert na == nb and torch.equal(xa, xb)
+
+
+def test_recovers_well_separated_blobs_exactly():
+    X, y = _speaker_embeddings(8, 32, noise=0.2, seed=0, per_speaker=5)
+    labels = dominant_sets(X, device="cpu")
+    assert _same_partition(y, labels)
+    assert labels.tolist() == dominant_sets(X, device="cpu").tolist()  # deterministic
+
+
+@pytest.mark.parametrize("dim", [512, 1024])
+def test_vggvox_shaped_40_speakers_mr0_ari1_acp1(dim):
+    # The issue: the official code reports MR 0 / ARI 1 / ACP 1 on VGGVox embeddings of the
+    # 40-speaker TIMIT set (ICPR 2018 Table II, CNN-V).  Stand-in: 40 speakers x 2 utterances,
+    # unit-norm centres sharing a common direction (between-speaker cosine ~0.3-0.4) and
+    # within-speaker cosine ~0.7-0.8.
+    X, y = _speaker_embeddings(40, dim, noise=0.6, seed=7, shared=0.6)
+    labels = dominant_sets(X, device="cpu")
+    m = cluster_metrics(y, labels)
+    assert all(m[name] == 0.0 for name in MR_DEFINITIONS)
+    assert m["ari"] == pytest.approx(1.0) and m["acp"] == 1.0 and m["n_clusters"] == 40
+
+
+# --- slow reference, straight from the digest §4.5 -------------------------------------
+
+
+def _reference_dominant_sets(X, theta=0.1, epsilon=1e-6, k=7, max_iter=10_000):
+    X = np.asarray(X, dtype=np.float64)
+    n = len(X)
+    d = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                cos = X[i] @ X[j] / (np.linalg.norm(X[i]) * np.linalg.norm(X[j]))
+                d[i, j] = max(0.0, 1.0 - min(1.0, max(-1.0, cos)))
+    sigma = np.array([np.mean(sorted(np.delete(d[i], i))[: min(k, n - 1)]) for i in range(n)])
+    A = np.zeros((n, n))
+    for i in range(n):
+        for j in range(n):
+            if i != j:
+                A[i, j] = math.exp(-d[i, j] / (max(sigma[i], 1e-12) * max(sigma[j], 1e-12)))
+    labels = np.full(n, -1)
+    left = list(range(n))
+    cluster = 0
+    while left:
+        sub = A[np.ix_(left, left)]
+        x = np.full(len(left), 1.0 / len(left))
+        if x @ sub @ x <= 0:
+            for i in left:
+                labels[i] = cluster
+                cluster += 1
+            break
+        for _ in range(max_iter):
+            new = x * (sub @ x) / (x @ sub @ x)
+            done = np.linalg.norm(new - x) <= epsilon
+            x = new
+            if done:
+                break
+        members = [i for i, xi in zip(left, x, strict=True) if xi > theta * x.max()]
+        for i in members:
+            labels[i] = cluster
+        left = [i for i in left if i not in members]
+        cluster += 1
+    return labels
+
+
+@pytest.mark.parametrize("seed,theta", [(0, 0.1), (1, 0.1), (2, 0.3), (3, 0.67), (4, 0.0)])
+def test_matches_numpy_reference_on_random_data(seed, theta):
+    X = np.random.default_rng(seed).standard_normal((30, 12))
+    ours = dominant_sets(X, theta=theta, device="cpu")
+    assert ours.tolist() == _reference_dominant_sets(X, theta=theta).tolist()
+
+
+def test_matches_reference_on_noisy_speakers():
+    X, _ = _speaker_embeddings(10, 16, noise=1.0, seed=5, per_speaker=3)
+    assert dominant_sets(X, device="cpu").tolist() == _reference_dominant_sets(X).tolist()
+
+
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
+def test_gpu_matches_cpu():
+    X, _ = _speaker_embeddings(40, 512, noise=0.6, seed=7, shared=0.6)
+    assert dominant_sets(X, device="cuda").tolist() == dominant_sets(X, device="cpu").tolist()
+
+
+@pytest.mark.parametrize(
+    "X,match",
+    [
+        (np.array([[0.0, np.nan], [1.0, 1.0]]), "NaN or inf"),
+        (np.array([[0.0, np.inf], [1.0, 1.0]]), "NaN or inf"),
+        (np.ones((1, 4)), "at least 2 items"),
+        (np.ones(5), "2-D"),
+        (np.array([[0.0, 0.0], [1.0, 1.0]]), "all-zero"),
+    ],
+)
+def test_bad_input(X, match):
+    with pytest.raises(ValueError, match=match):
+        dominant_sets(X, device="cpu")
+    with pytest.raises(ValueError, match=match):
+        agglomerative(X)
+
+
+def test_bad_parameters():
+    X = np.eye(3)
+    with pytest.raises(ValueError, match="metric"):
+        dominant_sets(X, metric="manhattan", device="cpu")
+    with pytest.raises(ValueError, match="theta"):
+        dominant_sets(X, theta=1.0, device="cpu")
