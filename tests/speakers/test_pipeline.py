@@ -1,0 +1,106 @@
+"""The experiment's plumbing on tiny inputs: protocol, snippets, training, embeddings."""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+import numpy as np
+import pytest
+import soundfile as sf
+import torch
+
+from dlwild.core import cache
+from dlwild.speakers import corpora, pipeline
+
+TINY = dataclasses.replace(
+    pipeline.SETTINGS["quick"], n_train_speakers=4, n_test_speakers=(2, 3), hidden_scale=0.1,
+    lstm_units=8, batches={"cnn2016": 4, "cnn2017": 4, "bilstm2018": 4},
+    batch_size={"cnn2016": 8, "cnn2017": 8, "bilstm2018": 8}, batches_per_epoch=2,
+    val_snippets=8, min_test_s=5.0)
+
+
+def tone_corpus(root: Path, n: int, seconds: float = 6.0) -> list[corpora.Utterance]:
+    """One recording per speaker, each a different chord with noise (distinct 'voices')."""
+    rng = np.random.default_rng(0)
+    t = np.arange(int(16000 * seconds)) / 16000
+    for s in range(n):
+        f0 = 110 * 2 ** (s / 4)
+        y = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in (1, 2, 3))
+        y = 0.2 * y + 0.01 * rng.standard_normal(len(t))
+        folder = root / f"{100 + s}"
+        folder.mkdir(parents=True)
+        sf.write(folder / f"{100 + s}-1-0000.flac", y.astype(np.float32), 16000)
+    return corpora.read_librispeech(root)
+
+
+@pytest.fixture(scope="module")
+def protocol(tmp_path_factory):
+    utts = tone_corpus(tmp_path_factory.mktemp("tones"), 8)
+    return pipeline.build_protocol(utts, None, TINY, seed=0)
+
+
+def test_protocol_is_disjoint_and_shaped_like_the_papers(protocol):
+    assert len(protocol.test_speakers) == 3
+    assert not set(protocol.train_speakers) & set(protocol.test_speakers)
+    assert len(protocol.train_speakers) == 4
+    assert len(protocol.test_specs) == 6  # two utterances per test speaker
+    assert protocol.test_labels[0::2] == protocol.test_labels[1::2]
+    first, rest = protocol.test_specs[0].shape[1], protocol.test_specs[1].shape[1]
+    assert 3.5 < first / rest < 4.5  # ~80 % / ~20 %
+    specs, labels, groups = protocol.subset(2)
+    assert len(specs) == len(labels) == len(groups) == 4
+
+
+def test_small_test_corpus_is_clustered_whole_and_said_so(tmp_path):
+    utts = tone_corpus(tmp_path / "few", 5)
+    p = pipeline.build_protocol(utts, None, dataclasses.replace(TINY, n_test_speakers=(40,)), 0)
+    assert len(p.test_speakers) == 5 and "only 5 speakers" in p.notes[0]
+
+
+def test_snippets_are_deterministic_and_in_range(protocol):
+    data = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 20, seed=3)
+    again = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 20, seed=3)
+    x, y = data[7]
+    assert x.shape == (128, 50) and 0 <= y < 4
+    assert torch.equal(x, again[7][0])
+    rnn = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 40, 5, 3,
+                                  time_major=True)
+    assert rnn[0][0].shape == (40, 128)
+    with pytest.raises(ValueError, match="no spectrogram"):
+        pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 10**6, 5, 0)
+
+
+@pytest.mark.parametrize("kind,layer,dim", [("cnn2016", "L7", 2), ("cnn2017", "L7", 4),
+                                            ("bilstm2018", "L3", 16)])
+def test_train_embed_cluster(protocol, tmp_path, kind, layer, dim):
+    store = cache.ArtifactCache(tmp_path / "artifacts")
+    device = torch.device("cpu")
+    trained = pipeline.train_network(kind, protocol, TINY, seed=0, device=device,
+                                     store=store, progress=False)
+    assert len(trained.history) == 2
+    X = pipeline.utterance_embeddings(trained, protocol.test_specs, layer, device)
+    assert X.shape == (6, dim) and np.isfinite(X).all()
+    again = pipeline.train_network(kind, protocol, TINY, seed=0, device=device, store=store,
+                                   progress=False)  # from the artifact cache
+    assert np.allclose(X, pipeline.utterance_embeddings(again, protocol.test_specs, layer,
+                                                        device))
+    if np.ptp(X, axis=0).max() > 0 and (np.linalg.norm(X, axis=1) > 0).all():
+        result = pipeline.evaluate_clustering(X, protocol.test_labels)
+        assert set(pipeline.summary(result)) == {"ahc_best_cut", "ahc_true_k", "dominant_sets"}
+
+
+def test_clustering_known_embeddings():
+    true = ["a", "a", "b", "b", "c", "c"]
+    X = np.array([[1, 0, 0], [0.99, 0.05, 0], [0, 1, 0], [0.05, 0.99, 0], [0, 0, 1],
+                  [0, 0.05, 0.99]], dtype=float)
+    result = pipeline.summary(pipeline.evaluate_clustering(X, true))
+    for method in ("ahc_best_cut", "ahc_true_k", "dominant_sets"):
+        assert result[method]["mr_hungarian"] == 0 and result[method]["ari"] == 1
+
+
+def test_unknown_network_and_optimiser():
+    with pytest.raises(ValueError, match="unknown network"):
+        pipeline.make_network("transformer", 3, TINY)
+    with pytest.raises(ValueError, match="unknown optimiser"):
+        pipeline.make_optimizer("lion")
