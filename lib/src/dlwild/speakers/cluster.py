@@ -262,21 +262,23 @@ def dominant_sets_from_affinity(
     remaining = torch.ones(n, dtype=torch.bool, device=A.device)
     cluster = 0
     while bool(remaining.any()):
-        # The dynamics on the remaining sub-graph == the dynamics on the whole graph started
-        # with zero mass on assigned nodes (multiplicative updates keep them at zero).
-        mask = remaining.to(A.dtype)
-        x0 = mask / mask.sum()
-        ax = A @ x0
-        if float(torch.dot(x0, ax)) <= 0.0:
-            for i in torch.nonzero(remaining).flatten().tolist():
+        # The dynamics run on the sub-graph of the unassigned nodes only: the same result as on
+        # the whole graph with zero mass on assigned nodes (multiplicative updates keep them at
+        # zero), but each peel costs O(m^2) for the m nodes left instead of O(n^2).
+        idx = torch.nonzero(remaining).flatten()
+        sub = A[idx][:, idx]
+        m = idx.numel()
+        x0 = torch.full((m,), 1.0 / m, dtype=A.dtype, device=A.device)
+        if float(torch.dot(x0, sub @ x0)) <= 0.0:
+            for i in idx.tolist():
                 labels[i] = cluster
                 cluster += 1
             break
-        x, _ = replicator_dynamics(A, x0, epsilon=epsilon, max_iter=max_iter,
+        x, _ = replicator_dynamics(sub, x0, epsilon=epsilon, max_iter=max_iter,
                                    check_every=check_every)
-        members = (x > theta * x.max()) & remaining
+        members = idx[x > theta * x.max()]
         labels[members.cpu().numpy()] = cluster
-        remaining &= ~members
+        remaining[members] = False
         cluster += 1
     return labels
 
