@@ -18,3 +18,42 @@ def test_claims_are_unique_sourced_and_cited():
         assert claim.statement and claim.metric
         if claim.kind == "value":
             assert 0 <= claim.paper_value <= 1 and claim.tolerance > 0
+
+
+def evaluation(legacy: float, annpr: float, hungarian: float) -> dict:
+    row = {"mr_legacy": legacy, "mr_annpr2018": annpr, "mr_hungarian": hungarian,
+           "mr_acm2009": annpr}
+    return {"ahc_best_cut": row, "ahc_true_k": row, "dominant_sets": row}
+
+
+def test_measured_from_maps_every_claim_and_judges_relations():
+    from dlwild.core.report import compare
+    from dlwild.speakers.claims import CLAIMS, measured_from
+
+    results = {
+        "cnn2016/L7/40": evaluation(0.10, 0.05, 0.05),
+        "cnn2016/L8/40": evaluation(0.40, 0.30, 0.20),
+        "cnn2017/L7/40": evaluation(0.05, 0.05, 0.025),
+        "cnn2017/L7/80": evaluation(0.15, 0.10, 0.10),
+        "bilstm2018/L3/40": evaluation(0.05, 0.025, 0.025),
+        "gmm/40": evaluation(0.20, 0.125, 0.10),
+        "sweep": {100: 0.3, 200: 0.1, 400: 0.05, 800: 0.2},
+    }
+    measured = measured_from(results, data="LibriSpeech", scale="quick",
+                             test_corpus="librispeech")
+    rows = {r["id"]: r for r in compare(CLAIMS, measured)}
+    assert rows["mlsp2016_l7_40"]["verdict"] == "not comparable"
+    assert "not TIMIT" in rows["mlsp2016_l7_40"]["note"]
+    assert rows["mlsp2017_pkld_80"]["ours"] == 0.15
+    assert rows["acm2009_gmm_40"]["ours"] == 0.125
+    for rel in ("rel_hidden_beats_softmax", "rel_pkld_matches_identification",
+                "rel_segment_sweet_spot", "rel_mr_definitions_ordered", "rel_ds_without_k",
+                "rel_learned_beats_gmm"):
+        assert rows[rel]["verdict"] == "holds", rel
+    results["sweep"] = {100: 0.3, 200: 0.2, 400: 0.1, 800: 0.05}  # monotone, no sweet spot
+    results["gmm/40"] = evaluation(0.01, 0.01, 0.01)
+    rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
+        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT"))}
+    assert rows["rel_segment_sweet_spot"]["verdict"] == "differs"
+    assert rows["rel_learned_beats_gmm"]["verdict"] == "differs"
+    assert rows["mlsp2016_l7_40"]["verdict"] == "holds"  # 0.10 within 0.05 of 0.050

@@ -67,3 +67,73 @@ RELATIVE = [
 ]
 
 CLAIMS = ABSOLUTE + RELATIVE
+
+
+def absolute_comparable(test_corpus: str, scale: str) -> str | None:
+    """Why the absolute numbers cannot be compared with the papers' (None when they can:
+    a full-scale run clustering TIMIT speakers)."""
+    if not test_corpus.lower().startswith("timit"):
+        return (f"measured on {test_corpus.split(':')[0]}, not TIMIT (the papers' 40/80-speaker "
+                "sets); only the relations carry over")
+    if scale != "full":
+        return "quick scale: a few hundred minibatches instead of the papers' 10k-30k"
+    return None
+
+
+def measured_from(results: dict, *, data: str, scale: str, test_corpus: str) -> dict:
+    """Our value for every claim in :data:`CLAIMS`, from the chapter's evaluations.
+
+    ``results`` maps ``"<net>/<layer>/<n speakers>"`` (and ``"gmm/40"``) to the output of
+    :func:`dlwild.speakers.pipeline.summary`, and ``"sweep"`` to ``{segment_ms: MR}``."""
+    from dlwild.core.report import Measured
+
+    why = absolute_comparable(test_corpus, scale)
+
+    def mr(key: str, method: str = "ahc_best_cut", definition: str = "mr_legacy") -> float:
+        return float(results[key][method][definition])
+
+    n40 = min(int(k.rsplit("/", 1)[1]) for k in results if k.startswith("cnn2017/L7/"))
+    n80 = max(int(k.rsplit("/", 1)[1]) for k in results if k.startswith("cnn2017/L7/"))
+    where = f"{data}, {n40} test speakers"
+
+    def absolute(value: float, note: str = "") -> Measured:
+        return Measured(value, data=where, scale=scale, not_comparable=why, note=note)
+
+    sweep = results["sweep"]
+    lengths = sorted(sweep)
+    best = min(lengths, key=lambda ms: sweep[ms])
+    u_shaped = lengths[0] < best < lengths[-1] and sweep[best] < min(sweep[lengths[0]],
+                                                                     sweep[lengths[-1]])
+    evaluations = [m for k, v in results.items() if k != "sweep" for m in v.values()]
+    ordered = all(e["mr_legacy"] >= e["mr_annpr2018"] - 1e-12 and
+                  e["mr_annpr2018"] >= e["mr_hungarian"] - 1e-12 for e in evaluations)
+    l7, l8 = mr(f"cnn2016/L7/{n40}"), mr(f"cnn2016/L8/{n40}")
+    pkld = mr(f"cnn2017/L7/{n40}")
+    ds = mr(f"cnn2016/L7/{n40}", "dominant_sets", "mr_hungarian")
+    ahc_k = mr(f"cnn2016/L7/{n40}", "ahc_true_k", "mr_hungarian")
+    learned = min(l7, pkld, mr(f"bilstm2018/L3/{n40}"))
+    gmm = mr(f"gmm/{n40}")
+    return {
+        "mlsp2016_l7_40": absolute(l7),
+        "mlsp2016_l8_40": absolute(l8),
+        "mlsp2017_pkld_40": absolute(pkld),
+        "mlsp2017_pkld_80": Measured(mr(f"cnn2017/L7/{n80}"), data=f"{data}, {n80} test speakers",
+                                     scale=scale, not_comparable=why),
+        "annpr2018_rnn_40": absolute(mr(f"bilstm2018/L3/{n40}", definition="mr_annpr2018")),
+        "acm2009_gmm_40": absolute(mr(f"gmm/{n40}", definition="mr_acm2009")),
+        "icpr2018_scds_40": absolute(ds),
+        "rel_hidden_beats_softmax": Measured(l7 < l8, data=where, scale=scale,
+                                             note=f"L7 {l7:.3f} vs L8 {l8:.3f}"),
+        "rel_pkld_matches_identification": Measured(
+            pkld <= l7, data=where, scale=scale,
+            note=f"PKLD {pkld:.3f} vs identification {l7:.3f}"),
+        "rel_segment_sweet_spot": Measured(
+            u_shaped, data=where, scale=scale,
+            note=f"lowest MR at {best} ms of {', '.join(map(str, lengths))} ms"),
+        "rel_mr_definitions_ordered": Measured(
+            ordered, data=where, scale=scale, note=f"checked on {len(evaluations)} clusterings"),
+        "rel_ds_without_k": Measured(ds <= ahc_k, data=where, scale=scale,
+                                     note=f"dominant sets {ds:.3f} vs AHC at true k {ahc_k:.3f}"),
+        "rel_learned_beats_gmm": Measured(learned < gmm, data=where, scale=scale,
+                                          note=f"best learned {learned:.3f} vs MFCC/GMM {gmm:.3f}"),
+    }
