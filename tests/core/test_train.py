@@ -458,3 +458,24 @@ def test_checkpoint_path_parent_is_created(tmp_path):
     ckpt = tmp_path / "deep" / "er" / "run.pt"
     run(epochs=1, checkpoint=ckpt)
     assert Path(ckpt).is_file()
+
+
+def test_fit_tells_the_data_which_epoch_it_draws():
+    class Fresh(torch.utils.data.Dataset):
+        def __init__(self):
+            self.seen = []
+
+        def set_epoch(self, epoch):
+            self.seen.append(epoch)
+
+        def __len__(self):
+            return 4
+
+        def __getitem__(self, i):
+            return torch.ones(2), torch.zeros(1)
+
+    data = Fresh()
+    model = torch.nn.Linear(2, 1)
+    fit(model, data, loss_fn=lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+        optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=3, batch_size=2, progress=False)
+    assert data.seen == [1, 2, 3]

@@ -64,6 +64,8 @@ def test_snippets_are_deterministic_and_in_range(protocol):
     x, y = data[7]
     assert x.shape == (128, 50) and 0 <= y < 4
     assert torch.equal(x, again[7][0])
+    again.set_epoch(2)
+    assert not torch.equal(x, again[7][0])  # fresh snippets every epoch
     rnn = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 40, 5, 3,
                                   time_major=True)
     assert rnn[0][0].shape == (40, 128)

@@ -611,6 +611,8 @@ def fit(
         for epoch in range(start + 1, epochs + 1):
             began = time.perf_counter()
             lr = float(opt.param_groups[0]["lr"])
+            if hasattr(train_data, "set_epoch"):  # data drawn afresh each epoch (e.g. snippets)
+                train_data.set_epoch(epoch)
             loader = _loader(train_data, batch_size, shuffle=True, seed=_epoch_seed(seed, epoch),
                              collate_fn=collate_fn, pin_memory=pin)
             model.train()

@@ -213,7 +213,9 @@ def _shuffled(speakers: list[str], seed: int) -> list[str]:
 
 class SnippetDataset(Dataset):
     """Random fixed-length snippets of the training spectrograms, as the papers draw them (a
-    random recording of a random speaker at a random offset); item i is the same for a seed."""
+    random recording of a random speaker at a random offset). Item i of epoch e is fixed by
+    (seed, e, i), so every epoch draws fresh snippets and a resumed run draws the same ones;
+    :func:`dlwild.core.train.fit` calls :meth:`set_epoch`."""
 
     def __init__(self, specs: Sequence[np.ndarray], labels: Sequence[int], frames: int,
                  n_items: int, seed: int, time_major: bool = False) -> None:
@@ -223,12 +225,17 @@ class SnippetDataset(Dataset):
         self.specs = [specs[i] for i in keep]
         self.labels = [int(labels[i]) for i in keep]
         self.frames, self.n_items, self.seed, self.time_major = frames, n_items, seed, time_major
+        self.epoch = 0
+
+    def set_epoch(self, epoch: int) -> None:
+        """Draw the snippets of ``epoch`` (0 keeps a fixed set, e.g. for validation)."""
+        self.epoch = epoch
 
     def __len__(self) -> int:
         return self.n_items
 
     def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
-        rng = np.random.default_rng([self.seed, index])
+        rng = np.random.default_rng([self.seed, self.epoch, index])
         which = int(rng.integers(len(self.specs)))
         spec = self.specs[which]
         start = int(rng.integers(spec.shape[1] - self.frames + 1))
