@@ -11,29 +11,19 @@ Targets live here, never as timing assertions in tests. Results go to
 from __future__ import annotations
 
 import json
-import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests"))
 
+from timing import timed  # noqa: E402
+
 from chapter_sources import TINY_CHAPTER  # noqa: E402
 from conftest import make_project  # noqa: E402
 from dlwild.runner import Project, run_chapter  # noqa: E402
-
-
-def timed(fn, repeat: int = 3) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def main() -> int:

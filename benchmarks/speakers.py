@@ -39,6 +39,7 @@ import time
 from pathlib import Path
 
 import numpy as np
+from timing import timed
 
 ROOT = Path(__file__).resolve().parents[1]
 OUT = ROOT / "_build" / "benchmarks"
@@ -53,16 +54,6 @@ MODELS = {
 N_SPEAKERS = 100
 #: A quick run's budget: this many batches within this many seconds.
 QUICK_BATCHES, QUICK_SECONDS = 300, 60.0
-
-
-def timed(fn, repeat: int = 3) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return statistics.median(times)
 
 
 def clock(fn, *args, repeat: int = 3, **kwargs):

@@ -159,22 +159,13 @@ def build_protocol(train_utts: Sequence[Utterance], test_utts: Sequence[Utteranc
     validation. With ``test_utts`` None both come from ``train_utts``."""
     notes: list[str] = []
     want_test = max(settings.n_test_speakers)
-    if test_utts is None:
-        long_enough = {s: x for s, x in speakers_of(train_utts).items()
-                       if _total_s(train_utts, s) >= settings.min_test_s}
-        n_test = min(want_test, len(long_enough))
-        _, test = split_speakers(long_enough, n_test, seed=seed)
-        test = _shuffled(test, seed)
-        pool = {s: x for s, x in speakers_of(train_utts).items() if s not in set(test)}
-        test_source = train_utts
-    else:
-        sexes = {s: x for s, x in speakers_of(test_utts).items()
-                 if _total_s(test_utts, s) >= settings.min_test_s}
-        n_test = min(want_test, len(sexes))
-        _, test = split_speakers(sexes, n_test, seed=seed)
-        test = _shuffled(test, seed)
-        pool = {s: x for s, x in speakers_of(train_utts).items() if s not in set(test)}
-        test_source = test_utts
+    test_source = train_utts if test_utts is None else test_utts
+    long_enough = {s: x for s, x in speakers_of(test_source).items()
+                   if _total_s(test_source, s) >= settings.min_test_s}
+    n_test = min(want_test, len(long_enough))
+    _, test = split_speakers(long_enough, n_test, seed=seed)
+    test = _shuffled(test, seed)
+    pool = {s: x for s, x in speakers_of(train_utts).items() if s not in set(test)}
     if n_test < want_test:
         notes.append(f"the test corpus has only {n_test} speakers with at least "
                      f"{settings.min_test_s:g} s of speech: all of them are clustered "
