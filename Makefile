@@ -15,7 +15,7 @@ help:
 	@echo "make test                      the whole test suite"
 	@echo "make chapter CH=name SCALE=... rerun one chapter (quick|full)"
 	@echo "make status                    the reproduction table in the terminal"
-	@echo "make bench                     speed benchmarks of the book machine"
+	@echo "make bench                     speed benchmarks (book machine; speaker features, training, clustering)"
 
 $(STAMP): lib/pyproject.toml lib/constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dlwild needs Python >= 3.11"'
@@ -40,6 +40,7 @@ status: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/speakers.py --quick
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests benchmarks
