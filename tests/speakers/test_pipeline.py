@@ -17,6 +17,7 @@ TINY = dataclasses.replace(
     pipeline.SETTINGS["quick"], n_train_speakers=4, n_test_speakers=(2, 3), hidden_scale=0.1,
     lstm_units=8, batches={"cnn2016": 4, "cnn2017": 4, "bilstm2018": 4},
     batch_size={"cnn2016": 8, "cnn2017": 8, "bilstm2018": 8}, batches_per_epoch=2,
+    per_speaker={"cnn2016": 1, "cnn2017": 1, "bilstm2018": 4},
     val_snippets=8, min_test_s=5.0)
 
 
@@ -69,6 +70,11 @@ def test_snippets_are_deterministic_and_in_range(protocol):
     rnn = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 40, 5, 3,
                                   time_major=True)
     assert rnn[0][0].shape == (40, 128)
+    grouped = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 6, 3,
+                                      per_speaker=4)
+    x, y = pipeline.collate_groups([grouped[0], grouped[1]])
+    assert x.shape == (8, 128, 50) and y.shape == (8,)
+    assert len(set(y[:4].tolist())) == 1 and len(set(y[4:].tolist())) == 1  # one speaker a group
     with pytest.raises(ValueError, match="no spectrogram"):
         pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 10**6, 5, 0)
 

@@ -51,6 +51,7 @@ class Settings:
     optimizer: dict[str, str]
     sweep_ms: tuple[int, ...]
     sweep_batches: int
+    per_speaker: dict[str, int] = field(default_factory=lambda: dict.fromkeys(NETWORKS, 1))
     segment_ms: int = 400
     batches_per_epoch: int = 20
     val_snippets: int = 400
@@ -70,10 +71,13 @@ SETTINGS = {
         batches_per_epoch=100, val_snippets=2_000,
     ),
     # A few CPU minutes: the same protocol and data, narrower dense layers (10 % of the
-    # papers' widths), smaller LSTMs, a few hundred minibatches, Adam for every net.
+    # papers' widths), smaller LSTMs, far fewer minibatches, Adam for every net, and pairwise
+    # (PKLD) batches of 20 speakers x 5 snippets: with the papers' i.i.d. draw only ~1 % of
+    # the pairs share a speaker, which 10k-30k minibatches make up for and a quick run cannot.
     "quick": Settings(
         n_train_speakers=100, n_test_speakers=(40, 80), hidden_scale=0.1, lstm_units=64,
-        batches={"cnn2016": 300, "cnn2017": 300, "bilstm2018": 300},
+        batches={"cnn2016": 300, "cnn2017": 300, "bilstm2018": 1200},
+        per_speaker={"cnn2016": 1, "cnn2017": 5, "bilstm2018": 5},
         batch_size={"cnn2016": 64, "cnn2017": 100, "bilstm2018": 100},
         optimizer={"cnn2016": "adam", "cnn2017": "adam", "bilstm2018": "adam"},
         sweep_ms=(100, 200, 400, 800), sweep_batches=150, gmm_components=8,
@@ -209,13 +213,20 @@ class SnippetDataset(Dataset):
     :func:`dlwild.core.train.fit` calls :meth:`set_epoch`."""
 
     def __init__(self, specs: Sequence[np.ndarray], labels: Sequence[int], frames: int,
-                 n_items: int, seed: int, time_major: bool = False) -> None:
+                 n_items: int, seed: int, time_major: bool = False,
+                 per_speaker: int = 1) -> None:
         keep = [i for i, s in enumerate(specs) if s.shape[1] >= frames]
         if not keep:
             raise ValueError(f"no spectrogram holds a snippet of {frames} frames")
+        if per_speaker < 1:
+            raise ValueError(f"per_speaker must be >= 1, got {per_speaker}")
         self.specs = [specs[i] for i in keep]
         self.labels = [int(labels[i]) for i in keep]
+        self.by_label: dict[int, list[int]] = {}
+        for i, label in enumerate(self.labels):
+            self.by_label.setdefault(label, []).append(i)
         self.frames, self.n_items, self.seed, self.time_major = frames, n_items, seed, time_major
+        self.per_speaker = per_speaker
         self.epoch = 0
 
     def set_epoch(self, epoch: int) -> None:
@@ -225,15 +236,36 @@ class SnippetDataset(Dataset):
     def __len__(self) -> int:
         return self.n_items
 
-    def __getitem__(self, index: int) -> tuple[torch.Tensor, int]:
+    def __getitem__(self, index: int) -> tuple[torch.Tensor, Any]:
+        """One snippet and its speaker; with ``per_speaker > 1`` a group of that many snippets
+        of one random speaker, ``([per_speaker, ...], [per_speaker])``
+        (see :func:`collate_groups`)."""
         rng = np.random.default_rng([self.seed, self.epoch, index])
-        which = int(rng.integers(len(self.specs)))
+        if self.per_speaker == 1:
+            which = int(rng.integers(len(self.specs)))
+            return self._snippet(which, rng), self.labels[which]
+        speakers = list(self.by_label)
+        label = speakers[int(rng.integers(len(speakers)))]
+        recordings = self.by_label[label]
+        group = [self._snippet(recordings[int(rng.integers(len(recordings)))], rng)
+                 for _ in range(self.per_speaker)]
+        return torch.stack(group), torch.full((self.per_speaker,), label, dtype=torch.long)
+
+    def _snippet(self, which: int, rng: np.random.Generator) -> torch.Tensor:
         spec = self.specs[which]
         start = int(rng.integers(spec.shape[1] - self.frames + 1))
         snippet = spec[:, start:start + self.frames]
         if self.time_major:
             snippet = snippet.T
-        return torch.from_numpy(np.ascontiguousarray(snippet)), self.labels[which]
+        return torch.from_numpy(np.ascontiguousarray(snippet))
+
+
+def collate_groups(batch: Sequence[tuple[torch.Tensor, Any]]):
+    """Join groups of snippets (``SnippetDataset(per_speaker > 1)``) into one minibatch; single
+    snippets (e.g. the validation set) are collated as usual."""
+    if not torch.is_tensor(batch[0][1]):
+        return torch.utils.data.default_collate(batch)
+    return torch.cat([x for x, _ in batch]), torch.cat([y for _, y in batch])
 
 
 def frames_for(ms: int) -> int:
@@ -305,11 +337,17 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
               "batch_size": batch_size, "epochs": epochs, "optimizer": settings.optimizer[kind],
               "hidden_scale": settings.hidden_scale, "lstm_units": settings.lstm_units,
               "n_train_speakers": len(protocol.train_speakers), "seed": seed,
-              "margin": 3.0 if is_rnn else 2.0, "val_snippets": settings.val_snippets}
+              "margin": 3.0 if is_rnn else 2.0, "val_snippets": settings.val_snippets,
+              "per_speaker": settings.per_speaker[kind]}
     frames = frames_for(segment_ms)
-    n_items = batch_size * settings.batches_per_epoch
-    train_set = SnippetDataset(protocol.train_specs, protocol.train_labels, frames, n_items,
-                               seed, time_major=is_rnn)
+    per_speaker = settings.per_speaker[kind]
+    if batch_size % per_speaker:
+        raise ValueError(f"{kind}: batch size {batch_size} is not a multiple of "
+                         f"{per_speaker} snippets per speaker")
+    groups_per_batch = batch_size // per_speaker
+    train_set = SnippetDataset(protocol.train_specs, protocol.train_labels, frames,
+                               groups_per_batch * settings.batches_per_epoch, seed,
+                               time_major=is_rnn, per_speaker=per_speaker)
     val_set = SnippetDataset(protocol.val_specs, protocol.val_labels, frames,
                              settings.val_snippets, seed + 1, time_major=is_rnn)
     n_speakers = len(protocol.train_speakers)
@@ -323,7 +361,8 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
             loss_fn=_cross_entropy if identification else pkld_loss_fn(params["margin"]),
             evaluate=_accuracy if identification else None,
             optimizer=make_optimizer(params["optimizer"]), epochs=epochs,
-            batch_size=batch_size, device=device, seed=seed, config=params,
+            batch_size=groups_per_batch, device=device, seed=seed, config=params,
+            collate_fn=collate_groups if per_speaker > 1 else None,
             progress=progress, desc=f"{kind} ({segment_ms} ms)")
         return model.cpu(), history
 
