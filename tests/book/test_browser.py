@@ -123,3 +123,27 @@ def test_chapter_page_shows_numbers_figures_table_and_maths(browser, probe_site)
     assert not errors, errors
     status, _ = open_page(browser, f"{base}/book/reproduction.html", "probe-status.png")
     assert status.locator("a[href*='probe']").count() >= 1
+
+
+def test_every_chapter_page_shows_its_run(browser, real_site):
+    """Each real chapter: no banner on real data, figures that loaded, the paper-vs-ours
+    table with a verdict per claim, the provenance box and the maths."""
+    base, project = real_site
+    for chapter in project.chapters():
+        record = json.loads((project.results / f"{chapter}.json").read_text())
+        page, errors = open_page(browser, f"{base}/notebooks/{chapter}.html",
+                                 f"chapter-{chapter}.png")
+        images = page.locator("article img")
+        assert images.count() >= 3, f"{chapter}: too few figures"
+        widths = images.evaluate_all("els => els.map(e => e.naturalWidth)")
+        assert all(w > 0 for w in widths), (chapter, widths)
+        table = page.locator("table.dlwild-claims").first
+        assert table.locator(".verdict").count() == len(record["claims"])
+        text = page.locator("article").inner_text()
+        for row in record["claims"]:
+            assert row["verdict"] in text
+        if record["data"]["source"] == "real":
+            assert page.locator(".dlwild-banner").count() == 0
+        assert page.locator("details.dlwild-provenance").count() >= 1
+        page.wait_for_selector("mjx-container", timeout=10000)
+        assert not errors, (chapter, errors)

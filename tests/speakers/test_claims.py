@@ -57,3 +57,11 @@ def test_measured_from_maps_every_claim_and_judges_relations():
     assert rows["rel_segment_sweet_spot"]["verdict"] == "differs"
     assert rows["rel_learned_beats_gmm"]["verdict"] == "differs"
     assert rows["mlsp2016_l7_40"]["verdict"] == "holds"  # 0.10 within 0.05 of 0.050
+    assert "barely trained" not in rows["rel_hidden_beats_softmax"]["note"]
+    worse = evaluation(0.05, 0.025, 0.025)
+    worse["dominant_sets"] = {**worse["dominant_sets"], "mr_hungarian": 0.2}
+    results["bilstm2018/L3/40"] = worse  # dominant sets lose on the BiLSTM embeddings
+    rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
+        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT"))}
+    assert rows["rel_ds_without_k"]["verdict"] == "differs"
+    assert "bilstm2018/L3: dominant sets 0.200" in rows["rel_ds_without_k"]["note"]

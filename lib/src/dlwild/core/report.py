@@ -181,20 +181,28 @@ def claims_frame(rows: list[dict[str, Any]]) -> pd.DataFrame:
 # --- rendering -------------------------------------------------------------------------
 
 def claims_html(rows: list[dict[str, Any]], caption: str = "") -> str:
-    """HTML of the paper-vs-ours table with a styled verdict column."""
-    frame = claims_frame(rows)
-    head = "".join(f"<th>{html.escape(c)}</th>" for c in frame.columns)
+    """HTML of the paper-vs-ours table, narrow enough for a book page: the claim with its
+    metric and source, the paper's value, ours with its data and scale, and the verdict
+    with its reason."""
     body = []
-    for _, row in frame.iterrows():
-        cells = []
-        for column, value in row.items():
-            text = html.escape(str(value))
-            if column == "verdict":
-                css = "verdict-" + str(value).replace(" ", "-")
-                text = f'<span class="verdict {css}">{text}</span>'
-            cells.append(f"<td>{text}</td>")
-        body.append(f"<tr>{''.join(cells)}</tr>")
+    for r in rows:
+        fmt = r.get("fmt", ".3f")
+        esc = html.escape
+        tolerance = ("" if r["kind"] == "holds" or r["tolerance"] is None
+                     else f" ± {esc(_format(r['tolerance'], fmt))}")
+        css = "verdict-" + str(r["verdict"]).replace(" ", "-")
+        body.append(
+            "<tr>"
+            f'<td>{esc(r["statement"] or r["metric"])}<div class="dlwild-sub">'
+            f'{esc(r["metric"])}<br>{esc(r["paper"])}, {esc(r["source"])}</div></td>'
+            f'<td class="num">{esc(_format(r["paper_value"], fmt))}{tolerance}</td>'
+            f'<td class="num">{esc(_format(r["ours"], fmt))}<div class="dlwild-sub">'
+            f'{esc(r["data"])}; {esc(r["scale"])}</div></td>'
+            f'<td><span class="verdict {css}">{esc(r["verdict"])}</span>'
+            f'<div class="dlwild-sub">{esc(r["note"])}</div></td>'
+            "</tr>")
     cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours", "verdict"))
     return (f'<table class="dlwild-claims">{cap}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
