@@ -85,3 +85,14 @@ def real_book():
     done = subprocess.run([DLWILD, "book"], cwd=ROOT, capture_output=True, text=True)
     assert done.returncode == 0, done.stdout[-3000:] + done.stderr[-3000:]
     return Project(ROOT)
+
+
+@pytest.fixture
+def one_torch_thread():
+    """Small convolutions run fastest on one thread on a shared 2-core machine."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)

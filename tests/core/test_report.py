@@ -164,3 +164,13 @@ def test_full_scale_record_is_shown_and_listed(tmp_path, monkeypatch, capsys):
     broken.write_text("{}")
     with pytest.raises(report.ResultsError, match="demo.full.json"):
         report.load_record("demo", records)
+
+
+def test_glued_numbers_keep_their_format_and_survive_myst_nb():
+    import ast
+
+    assert repr(report._plain(221706, ",d")) == "221\u202f706"
+    assert repr(report._plain(0.1234, ".2f")) == "0.12"
+    assert repr(report._plain(True)) == "yes"
+    with pytest.raises((ValueError, SyntaxError)):  # myst-nb would turn "221,706" into a tuple
+        ast.literal_eval(repr(report._plain(221706, ",d")))

@@ -25,6 +25,8 @@ from dlwild.deepscores.classify import (
     train_classifier,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 
 def blank(height: int = 400, width: int = 300, value: int = 255) -> np.ndarray:
     return np.full((height, width), value, dtype=np.uint8)

@@ -30,6 +30,8 @@ from dlwild.deepscores.dwd import (
     rmsprop,
 )
 
+pytestmark = pytest.mark.usefixtures("one_torch_thread")
+
 CLASSES = ["noteheadBlack", "accidentalSharp", "gClef"]
 IDS = class_index(CLASSES)
 

@@ -95,8 +95,8 @@ def verdict(claim: Claim, ours: Measured) -> tuple[str, str]:
         if not isinstance(ours.value, bool):
             raise ValueError(f"claim {claim.id!r} is relative: pass True/False, got {ours.value!r}")
         same = ours.value == claim.paper_value
-        word = "also" if ours.value else "not"
-        return ("holds" if same else "differs"), f"the relation {word} holds in our run"
+        found = "holds" if ours.value else "does not hold"
+        return ("holds" if same else "differs"), f"the relation {found} in our run"
     value, paper, tol = float(ours.value), float(claim.paper_value), claim.tolerance
     gap = value - paper
     slack = tol + 1e-9 * max(1.0, abs(paper))  # float rounding must not flip a verdict
@@ -112,13 +112,22 @@ def verdict(claim: Claim, ours: Measured) -> tuple[str, str]:
     return ("holds" if ok else "differs"), reason
 
 
+#: Thousands separator in glued and tabled numbers: a narrow no-break space (SI style). A comma
+#: would make myst-nb's ``{glue:text}`` read "221,706" as the tuple (221, 706).
+THOUSANDS = "\u202f"
+
+
 def _format(value: Any, fmt: str) -> str:
     if value is None:
         return "–"
     if isinstance(value, bool):
         return "yes" if value else "no"
+    if isinstance(value, int) and fmt.endswith("d"):
+        return format(value, fmt).replace(",", THOUSANDS)
     if isinstance(value, (int, float)):
-        return format(float(value), fmt) if math.isfinite(float(value)) else "–"
+        if not math.isfinite(float(value)):
+            return "–"
+        return format(float(value), fmt).replace(",", THOUSANDS)
     return str(value)
 
 

@@ -1,0 +1,129 @@
+"""The DeepScores / Deep Watershed Detector papers' published claims, each beside its source.
+
+Values are from the digest ``shared/papers/deepscores.md`` (checked against the rendered
+PDFs there). Absolute APs and accuracies were measured on DeepScores (300k LilyPond pages,
+123 classes); a run on our Verovio-engraved pages marks them ``not comparable`` unless the
+trained detector is evaluated on real DeepScores pages a user supplies (``eval_pages``)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+import numpy as np
+from scipy.stats import spearmanr
+
+from dlwild.core.report import Claim, Measured
+
+AP_TOLERANCE = 0.10  # AP of one class on a few hundred test symbols
+
+ABSOLUTE = [
+    Claim("ds_classification_accuracy", paper="tuggener2018deepscores",
+          source="ICPR 2018, Sect. 5 (baselines)", metric="macro-average accuracy, symbol patches",
+          paper_value=0.98, kind="at_least", tolerance=0.02,
+          statement="A residual CNN classifies symbol patches with context almost perfectly"),
+    Claim("dwd_ap50_notehead", paper="tuggener2018dwd", source="ISMIR 2018, Table 1",
+          metric="AP at IoU 0.5, noteheadBlack", paper_value=0.8619, tolerance=AP_TOLERANCE,
+          statement="DWD detects the most frequent symbol, the black notehead"),
+    Claim("dwd_ap25_notehead", paper="tuggener2018dwd", source="ISMIR 2018, Table 1",
+          metric="AP at IoU 0.25, noteheadBlack", paper_value=0.9200, tolerance=AP_TOLERANCE,
+          statement="With a looser overlap the notehead AP rises"),
+]
+
+RELATIVE = [
+    Claim("rel_notehead_dominates", paper="tuggener2018deepscores",
+          source="ICPR 2018, Sect. 3 (class imbalance)",
+          metric="noteheadBlack is the most frequent class and holds > 50 % of all symbols",
+          paper_value=True, kind="holds",
+          statement="One class, the black notehead, holds more than half of all symbols"),
+    Claim("rel_long_tail", paper="tuggener2018deepscores",
+          source="ICPR 2018, Sect. 3 (class imbalance)",
+          metric="the top 10 % of classes hold > 85 % of all symbols", paper_value=True,
+          kind="holds", statement="The class frequencies have a long tail"),
+    Claim("rel_classification_easier", paper="tuggener2018deepscores",
+          source="ICPR 2018, Sect. 5 (baselines)",
+          metric="macro accuracy of patch classification > mean AP@0.5 of detection",
+          paper_value=True, kind="holds",
+          statement="Classifying isolated symbols is easy; detecting them on the page is not"),
+    Claim("rel_ap25_above_ap50", paper="tuggener2018dwd", source="ISMIR 2018, Table 1",
+          metric="mean AP@0.25 > mean AP@0.5 over the evaluated classes", paper_value=True,
+          kind="holds", statement="DWD's boxes are imprecise: a looser overlap gains much AP"),
+    Claim("rel_frequent_detected_better", paper="tuggener2018dwd",
+          source="ISMIR 2018, Sect. 5 and Table 1",
+          metric="Spearman correlation of class frequency and AP@0.5 > 0", paper_value=True,
+          kind="holds", statement="Frequent classes are detected well, rare ones poorly"),
+    Claim("rel_cached_box_size", paper="elezi2018worms", source="WoRMS 2018, Sect. 3",
+          metric="mean AP@0.5 with cached per-class box sizes >= with regressed sizes",
+          paper_value=True, kind="holds",
+          statement="A cached per-class box size is at least as good as regressing it"),
+    Claim("rel_oriented_less_background", paper="tuggener2020deepscoresv2",
+          source="DeepScoresV2, Table II",
+          metric="background share inside oriented boxes < inside aligned boxes", paper_value=True,
+          kind="holds", statement="Oriented boxes fit symbols tighter than axis-aligned ones"),
+]
+
+CLAIMS = ABSOLUTE + RELATIVE
+
+
+def comparable(eval_source: str | None, scale: str) -> str | None:
+    """Why the absolute numbers cannot be compared with the papers' (None when they can: a
+    full-scale detector evaluated on real DeepScores pages)."""
+    if eval_source is None:
+        return ("measured on pages we engraved with Verovio from the music21 corpus, not on "
+                "DeepScores; only the relations carry over")
+    if scale != "full":
+        return "quick scale: a small detector trained for minutes, not the paper's ResNet-101"
+    return None
+
+
+def frequency_ap_correlation(ap50: Mapping[str, float], counts: Mapping[str, int]) -> float:
+    """Spearman correlation between a class's training frequency and its AP@0.5 (classes with
+    a finite AP only; NaN with fewer than three)."""
+    names = [c for c, ap in ap50.items() if np.isfinite(ap) and c in counts]
+    if len(names) < 3:
+        return float("nan")
+    rho = spearmanr([counts[c] for c in names], [ap50[c] for c in names]).statistic
+    return float(rho)
+
+
+def measured_from(m: Mapping, *, data: str, scale: str, eval_source: str | None) -> dict:
+    """Our value for every claim in :data:`CLAIMS` from the chapter's measurements ``m``:
+    ``macro_accuracy``, ``ap50`` / ``ap25`` (per class), ``mean_ap50`` / ``mean_ap25``,
+    ``mean_ap50_cached``, ``train_counts``, ``top_share``, ``top_class``, ``top_decile_share``,
+    ``background`` = (aligned, oriented)."""
+    why = comparable(eval_source, scale)
+    where = data
+    rho = frequency_ap_correlation(m["ap50"], m["train_counts"])
+    aligned, oriented = m["background"]
+    notehead50 = m["ap50"].get("noteheadBlack", float("nan"))
+    notehead25 = m["ap25"].get("noteheadBlack", float("nan"))
+    return {
+        "ds_classification_accuracy": Measured(
+            m["macro_accuracy"], data=where, scale=scale,
+            not_comparable=("patches of our engraved pages (fewer classes, other fonts), not "
+                            "the DeepScores-classification set")),
+        "dwd_ap50_notehead": Measured(notehead50, data=where, scale=scale, not_comparable=why),
+        "dwd_ap25_notehead": Measured(notehead25, data=where, scale=scale, not_comparable=why),
+        "rel_notehead_dominates": Measured(
+            m["top_class"] == "noteheadBlack" and m["top_share"] > 0.5, data=where, scale=scale,
+            note=f"most frequent: {m['top_class']} with {m['top_share']:.1%} of all symbols"),
+        "rel_long_tail": Measured(
+            m["top_decile_share"] > 0.85, data=where, scale=scale,
+            note=f"the top 10 % of classes hold {m['top_decile_share']:.1%}"),
+        "rel_classification_easier": Measured(
+            m["macro_accuracy"] > m["mean_ap50"], data=where, scale=scale,
+            note=f"macro accuracy {m['macro_accuracy']:.3f} vs mean AP@0.5 {m['mean_ap50']:.3f}"),
+        "rel_ap25_above_ap50": Measured(
+            m["mean_ap25"] > m["mean_ap50"], data=where, scale=scale,
+            note=f"mean AP@0.25 {m['mean_ap25']:.3f} vs AP@0.5 {m['mean_ap50']:.3f}"),
+        "rel_frequent_detected_better": Measured(
+            bool(rho > 0) if np.isfinite(rho) else None, data=where, scale=scale,
+            note=(f"Spearman rho = {rho:.2f} over {len(m['ap50'])} classes" if np.isfinite(rho)
+                  else "fewer than three classes with an AP")),
+        "rel_cached_box_size": Measured(
+            m["mean_ap50_cached"] >= m["mean_ap50"], data=where, scale=scale,
+            note=f"cached {m['mean_ap50_cached']:.3f} vs regressed {m['mean_ap50']:.3f}"),
+        "rel_oriented_less_background": Measured(
+            oriented < aligned, data=where, scale=scale,
+            note=f"background {aligned:.1%} in aligned vs {oriented:.1%} in oriented boxes "
+                 "(paper, all classes: 55.83 % vs 49.26 %)"),
+    }
