@@ -1,0 +1,134 @@
+"""Speed of the DeepScores chapter on the book machine (2-core CPU), as ratios.
+
+1. Engraving: pages per second for the same music21 corpus pieces with Verovio (SVG only,
+   and the chapter's full path: SVG + exact boxes + raster + class and instance masks)
+   against Debian's LilyPond, the engraver the original DeepScores used
+   (``musicxml2ly`` + ``lilypond --png``; skipped with a note when not installed:
+   ``apt-get install lilypond``). Baseline: LilyPond; target: the full Verovio path at least
+   as fast as LilyPond's PNG output.
+2. The detector: inference (forward pass) and decoding time per page, at the engraver's
+   interline of 10 px and at half that scale (the original DWD's 0.5), for the quick-scale
+   network, each in its own subprocess so that its peak memory (maxrss) is its own.
+   Target: a test page in under 10 s on 2 cores.
+
+Targets live here, never as timing assertions in tests. Results go to
+``_build/benchmarks/deepscores.json``. Run with ``.venv/bin/python benchmarks/deepscores.py``
+(``--pieces N`` to change the number of pieces)."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "_build" / "benchmarks"
+
+DETECTOR = """
+import json, resource, sys, time
+import numpy as np, torch
+from skimage.transform import rescale
+from dlwild.deepscores import dwd, engrave
+torch.set_num_threads(2)
+scale, piece = float(sys.argv[1]), sys.argv[2]
+page = engrave.engrave(engrave.corpus_score(piece), piece=piece)[0]
+image = page.image if scale == 1 else (rescale(page.image / 255.0, scale) * 255).astype(np.uint8)
+classes = sorted({s.cls for s in page.page.symbols})
+model = dwd.DWDNet(len(classes), width=16).eval()
+x = dwd.image_to_input(image)[None]
+with torch.no_grad():
+    t0 = time.perf_counter(); out = model(x); forward = time.perf_counter() - t0
+t0 = time.perf_counter(); dwd.decode_output(out, classes); decode = time.perf_counter() - t0
+print(json.dumps({"scale": scale, "pixels": int(image.size), "forward_s": forward,
+                  "decode_s": decode,
+                  "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
+"""
+
+
+def verovio_pages(pieces: list[str], full: bool) -> tuple[int, float]:
+    """Pages and seconds to engrave ``pieces`` with Verovio (``full``: the chapter's path)."""
+    from dlwild.deepscores import engrave
+
+    scores = {p: engrave.corpus_score(p) for p in pieces}  # music21 export, not timed
+    start, pages = time.perf_counter(), 0
+    for piece, score in scores.items():
+        if full:
+            pages += len(engrave.engrave(score, piece=piece))
+        else:
+            pages += len(engrave.page_svgs(score, piece=piece))
+    return pages, time.perf_counter() - start
+
+
+def lilypond_pages(pieces: list[str]) -> tuple[int, float] | None:
+    """Pages and seconds for LilyPond (musicxml2ly + lilypond --png) on the same MusicXML."""
+    if not (shutil.which("lilypond") and shutil.which("musicxml2ly")):
+        return None
+    from dlwild.deepscores import engrave
+
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp)
+        files = []
+        for i, piece in enumerate(pieces):
+            path = folder / f"piece{i}.musicxml"
+            path.write_text(engrave.corpus_score(piece))
+            files.append(path)
+        start = time.perf_counter()
+        for path in files:
+            subprocess.run(["musicxml2ly", "-o", str(path.with_suffix(".ly")), str(path)],
+                           check=True, capture_output=True)
+            subprocess.run(["lilypond", "--png", "-dresolution=170", "-o",
+                            str(path.with_suffix("")), str(path.with_suffix(".ly"))],
+                           check=True, capture_output=True, cwd=folder)
+        seconds = time.perf_counter() - start
+        pages = len(list(folder.glob("*.png")))
+    return pages, seconds
+
+
+def detector(scale: float, piece: str) -> dict:
+    """Forward and decoding time of the quick-scale detector on one page, in a subprocess."""
+    done = subprocess.run([sys.executable, "-c", DETECTOR, str(scale), piece], check=True,
+                          capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--pieces", type=int, default=4)
+    args = parser.parse_args()
+    from dlwild.deepscores import engrave
+
+    pieces = engrave.corpus_pieces("bach")[: args.pieces]
+    results: dict = {"pieces": pieces}
+    n, s = verovio_pages(pieces, full=False)
+    results["verovio_svg_pages_per_s"] = n / s
+    n, s = verovio_pages(pieces, full=True)
+    results["verovio_full_pages_per_s"] = n / s
+    lily = lilypond_pages(pieces)
+    results["lilypond_pages_per_s"] = None if lily is None else lily[0] / lily[1]
+    results["detector"] = [detector(scale, pieces[0]) for scale in (1.0, 0.5)]
+    OUT.mkdir(parents=True, exist_ok=True)
+    (OUT / "deepscores.json").write_text(json.dumps(results, indent=2))
+
+    print(f"engraving {len(pieces)} pieces:")
+    print(f"  Verovio SVG only            {results['verovio_svg_pages_per_s']:7.2f} pages/s")
+    print(f"  Verovio + boxes, raster,    {results['verovio_full_pages_per_s']:7.2f} pages/s")
+    if lily is None:
+        print("  LilyPond                     not installed (apt-get install lilypond)")
+    else:
+        ratio = results["verovio_full_pages_per_s"] / results["lilypond_pages_per_s"]
+        print(f"  LilyPond (baseline)         {results['lilypond_pages_per_s']:7.2f} pages/s"
+              f"   full Verovio path = {ratio:.2f}x LilyPond (target >= 1)")
+    for row in results["detector"]:
+        total = row["forward_s"] + row["decode_s"]
+        print(f"detector at scale {row['scale']}: {row['pixels'] / 1e6:.2f} Mpx, forward "
+              f"{row['forward_s']:.2f} s + decode {row['decode_s']:.2f} s = {total:.2f} s per "
+              f"page (target < 10 s), peak {row['peak_rss_mb']:.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
