@@ -36,6 +36,11 @@ from dlwild.speakers.losses import pkld_loss_fn
 from dlwild.speakers.models import CNN2016, CNN2017, BiLSTM2018
 
 NETWORKS = ("cnn2016", "cnn2017", "bilstm2018")
+#: The code a trained network depends on (its artifact key): editing the claims, metrics or
+#: clustering retrains nothing.
+TRAINING_CODE = ("dlwild.speakers.corpora", "dlwild.speakers.features", "dlwild.speakers.losses",
+                 "dlwild.speakers.models", "dlwild.speakers.pipeline",
+                 "dlwild.speakers.synthetic", "dlwild.core.train")
 
 
 @dataclass(frozen=True)
@@ -380,7 +385,7 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
         return model, history
 
     store = store or cache.ArtifactCache()
-    parts = {"code": cache.code_hash("dlwild.speakers", "dlwild.core.train"),
+    parts = {"code": cache.code_hash(*TRAINING_CODE),
              "params": params, "data": data_id}
     model, history = store.get_or_create(f"speakers-{kind}-{segment_ms}ms", parts, build,
                                          write, read)
