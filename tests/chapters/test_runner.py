@@ -136,4 +136,5 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
     finally:
         records.unlink()
     assert text.count("[probe](../notebooks/probe.ipynb)") == 2 * len(record["claims"])
-    assert "| full |" in text and "| quick |" in text
+    assert ")<br>full · " in text and ")<br>quick · " in text
+    assert text.count('<span class="dlwild-sub">') == 2 * len(record["claims"])

@@ -9,6 +9,7 @@ and ``results/<name>.json``. A failing chapter leaves the last good page and res
 from __future__ import annotations
 
 import hashlib
+import html
 import json
 import os
 import re
@@ -430,14 +431,17 @@ def status_markdown(project: Project) -> str:
         f"{len(table)} claims from {len({r['chapter'] for r in records})} chapter(s): "
         + ", ".join(f"**{counts.get(v, 0)}** {v}" for v in report.VERDICTS) + ".",
         "",
-        "| chapter | run | data | claim | paper | ours | verdict | reason |",
-        "|---|---|---|---|---|---|---|---|",
+        "| chapter | claim | paper | ours | verdict |",
+        "|---|---|---|---|---|",
     ]
     for row in table.itertuples(index=False):
+        # five columns fit a book page: run and data under the chapter, the reason under
+        # the verdict
         link = f"[{row.chapter}](../notebooks/{row.chapter}.ipynb)"
-        cells = [link, row.run, row.data, row.claim, row.paper, row.ours,
+        cells = [f"{link}<br>{row.run} · {row.data}", row.claim, row.paper, row.ours,
                  f'<span class="verdict verdict-{row.verdict.replace(" ", "-")}">'
-                 f"{row.verdict}</span>", row.reason]
+                 f'{row.verdict}</span><br><span class="dlwild-sub">'
+                 f"{html.escape(str(row.reason))}</span>"]
         lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
     lines += ["", "Runs:", ""]
     for record in records:
