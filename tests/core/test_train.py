@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import errno
 import json
+import math
 import random
 from collections import namedtuple
 from pathlib import Path
@@ -369,6 +370,23 @@ def test_dict_batches_and_metrics_weighted_by_batch_size():
         pred = model(val.tensors[0]).squeeze(-1)
     assert history.final("val_mae") == pytest.approx((pred - val.tensors[1]).abs().mean().item())
     assert history.final("val_loss") == pytest.approx(F.mse_loss(pred, val.tensors[1]).item())
+
+
+def test_metric_undefined_in_some_batches_is_averaged_where_defined():
+    def loss_fn(model, batch):
+        return F.mse_loss(model(batch[0]).squeeze(-1), batch[1])
+
+    def evaluate(model, batch):
+        # defined only on batches whose first target is positive; "never" nowhere
+        y = batch[1]
+        return {"pos_mean": y.mean().item() if y[0] > 0 else math.nan, "never": math.nan}
+
+    x = torch.zeros(12, N_FEATURES)
+    y = torch.tensor([1.0] * 4 + [-1.0] * 4 + [3.0] * 4)  # batches of 4: 1, nan, 3
+    _, history = run(val_data=TensorDataset(x, y), evaluate=evaluate, loss_fn=loss_fn,
+                     batch_size=4, epochs=1)
+    assert history.final("pos_mean") == pytest.approx(2.0)
+    assert math.isnan(history.final("never"))
 
 
 def test_non_scalar_loss_is_rejected():

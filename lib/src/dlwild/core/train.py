@@ -442,10 +442,14 @@ def _validate(
     device: torch.device,
     non_blocking: bool,
 ) -> dict[str, float]:
-    """Validation loss and ``evaluate`` metrics, averaged over samples (eval mode, no grad)."""
+    """Validation loss and ``evaluate`` metrics, averaged over samples (eval mode, no grad).
+
+    A metric that is NaN for a batch (undefined there, e.g. a class loss on a crop without
+    objects) is averaged over the batches where it is defined; NaN when defined in none."""
     model.eval()
     loss_sum = torch.zeros((), dtype=torch.float64, device=device)
     metric_sums: dict[str, float] = {}
+    metric_counts: dict[str, int] = {}
     count = 0
     with torch.no_grad():
         for batch in loader:
@@ -459,12 +463,17 @@ def _validate(
                         raise ValueError(
                             f"evaluate returned {name!r}, a name fit records itself; rename it"
                         )
-                    metric_sums[name] = metric_sums.get(name, 0.0) + float(value) * n
+                    metric_sums.setdefault(name, 0.0)
+                    metric_counts.setdefault(name, 0)
+                    if not math.isnan(float(value)):
+                        metric_sums[name] += float(value) * n
+                        metric_counts[name] += n
             count += n
     if count == 0:
         raise ValueError("val_data yielded no samples")
     record = {"val_loss": float(loss_sum.item()) / count}
-    record.update({name: total / count for name, total in metric_sums.items()})
+    record.update({name: total / metric_counts[name] if metric_counts[name] else math.nan
+                   for name, total in metric_sums.items()})
     return record
 
 
