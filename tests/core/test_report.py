@@ -174,3 +174,16 @@ def test_glued_numbers_keep_their_format_and_survive_myst_nb():
     assert repr(report._plain(True)) == "yes"
     with pytest.raises((ValueError, SyntaxError)):  # myst-nb would turn "221,706" into a tuple
         ast.literal_eval(repr(report._plain(221706, ",d")))
+
+
+def test_undefined_metrics_become_null_and_pass_the_contract():
+    import numpy as np
+
+    from dlwild.core.report import undefined_as_null
+
+    value = {"ap": [{"class": "a", "ap50": float("nan")}, {"class": "b", "ap50": 0.5}],
+             "rho": np.float64("nan"), "n": 3, "inf": (float("inf"), 1.0), "name": "x"}
+    assert undefined_as_null(value) == {
+        "ap": [{"class": "a", "ap50": None}, {"class": "b", "ap50": 0.5}],
+        "rho": None, "n": 3, "inf": [None, 1.0], "name": "x"}
+    assert undefined_as_null(np.float32(0.25)) == 0.25

@@ -21,6 +21,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from dlwild import __version__
@@ -450,6 +451,19 @@ def _plain(value: Any, fmt: str = "") -> _Plain:
     if isinstance(value, (int, float)) and fmt:
         return _Plain(_format(value, fmt))
     return _Plain(str(value))
+
+
+def undefined_as_null(value: Any) -> Any:
+    """``value`` with every NaN or infinite float (nested in dicts, lists, tuples) replaced by
+    None: for metrics that are legitimately undefined (e.g. the AP of a class without test
+    objects), which the results contract refuses as NaN and JSON writes as null."""
+    if isinstance(value, float | np.floating):
+        return float(value) if math.isfinite(value) else None
+    if isinstance(value, Mapping):
+        return {k: undefined_as_null(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [undefined_as_null(v) for v in value]
+    return value
 
 
 def glue(name: str, value: Any) -> None:
