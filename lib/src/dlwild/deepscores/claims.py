@@ -14,6 +14,25 @@ from scipy.stats import spearmanr
 
 from dlwild.core.report import Claim, Measured
 
+TABLE_1_SOURCE = "Tuggener et al., Deep Watershed Detector, ISMIR 2018, Table 1 (DeepScores test)"
+#: ISMIR 2018 Table 1: the 20 best classes by AP at IoU 0.5, and (an independent ranking) by
+#: AP at IoU 0.25, as printed. No all-class mean is reported.
+TABLE_1_AP50 = {
+    "rest16th": 0.8773, "noteheadBlack": 0.8619, "keySharp": 0.8185, "tuplet6": 0.8028,
+    "restQuarter": 0.7942, "rest8th": 0.7803, "noteheadHalf": 0.7474, "flag8thUp": 0.7325,
+    "flag8thDown": 0.6634, "accidentalSharp": 0.6626, "accidentalNatural": 0.6559,
+    "tuplet3": 0.6298, "noteheadWhole": 0.6265, "dynamicMF": 0.5563, "rest32nd": 0.5420,
+    "flag16thUp": 0.5320, "restWhole": 0.5180, "timeSig8": 0.5180, "accidentalFlat": 0.4949,
+    "keyFlat": 0.4685,
+}
+TABLE_1_AP25 = {
+    "tuplet6": 0.9252, "keySharp": 0.9240, "rest16th": 0.9233, "noteheadBlack": 0.9200,
+    "accidentalSharp": 0.8897, "rest32nd": 0.8658, "noteheadHalf": 0.8593, "rest8th": 0.8544,
+    "restQuarter": 0.8462, "accidentalNatural": 0.8417, "flag8thUp": 0.8279, "keyFlat": 0.8134,
+    "flag8thDown": 0.7917, "tuplet3": 0.7601, "noteheadWhole": 0.7523, "fClef": 0.7184,
+    "restWhole": 0.7183, "dynamicPiano": 0.7069, "accidentalFlat": 0.6759, "flag16thUp": 0.6621,
+}
+
 AP_TOLERANCE = 0.10  # AP of one class on a few hundred test symbols
 
 ABSOLUTE = [
