@@ -231,3 +231,13 @@ def test_settings_are_json():
         assert record["steps"] == settings.steps and isinstance(record["fonts"], list)
     with pytest.raises(KeyError):
         dp.SETTINGS["medium"]
+
+
+def test_format_round_trip_reports_what_came_back(tmp_path, tiny_dataset):
+    table = dp.format_round_trip(tiny_dataset.test, tmp_path)
+    assert list(table.index) == ["DeepScores v1", "DeepScoresV2"]
+    n_symbols = sum(len(p.page.symbols) for p in tiny_dataset.test)
+    assert (table["pages"] == len(tiny_dataset.test)).all()
+    assert (table["symbols"] == n_symbols).all() and table["classes kept"].all()
+    assert (table["largest box difference (px)"] < 0.05).all()
+    assert (tmp_path / "v1" / "xml_annotations").is_dir() and (tmp_path / "v2").is_dir()

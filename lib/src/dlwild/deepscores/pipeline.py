@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import torch
 from skimage.transform import rescale
 from torch import nn
@@ -169,6 +170,33 @@ def estimate_interline(image: np.ndarray, threshold: int = 128) -> float:
     if len(centres) < 5:
         raise ValueError(f"found {len(centres)} staff lines, need at least one staff of 5")
     return float(np.median(np.diff(centres)))
+
+
+def format_round_trip(pages: Sequence[EngravedPage], folder: str | Path) -> pd.DataFrame:
+    """Write ``pages`` in DeepScores v1 and V2 form under ``folder`` and read them back: per
+    format the pages and symbols read, whether every class survived, and the largest
+    difference of a box coordinate (px; v1 stores boxes as fractions of the page)."""
+    folder = Path(folder)
+    classes = sorted({s.cls for p in pages for s in p.page.symbols})
+    for p in pages:
+        formats.write_v1(p.page, p.image, folder / "v1", classes, instances=p.instance_mask)
+    json_path = formats.write_v2([p.page for p in pages], folder / "v2", classes,
+                                 images=[p.image for p in pages],
+                                 instances=[p.instance_mask for p in pages])
+    rows = []
+    for name, back in (("DeepScores v1", formats.read_v1_dataset(folder / "v1")),
+                       ("DeepScoresV2", formats.read_v2(json_path).pages)):
+        by_id = {p.id: p for p in back}
+        same, worst, symbols = True, 0.0, 0
+        for original in pages:
+            got = by_id[original.page.id]
+            symbols += len(got.symbols)
+            same &= [s.cls for s in got.symbols] == [s.cls for s in original.page.symbols]
+            for a, b in zip(got.symbols, original.page.symbols, strict=False):
+                worst = max(worst, float(np.max(np.abs(np.subtract(a.bbox, b.bbox)))))
+        rows.append({"format": name, "pages": len(back), "symbols": symbols,
+                     "classes kept": same, "largest box difference (px)": worst})
+    return pd.DataFrame(rows).set_index("format")
 
 
 def data_id(dataset: EngravedDataset) -> dict[str, Any]:
