@@ -63,3 +63,13 @@ def test_no_detections_leave_the_frequency_relation_unjudged():
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
         m, data="engraved pages", scale="quick", eval_source=None))}
     assert rows["rel_frequent_detected_better"]["verdict"] == "not comparable"
+
+
+def test_frequency_note_counts_only_classes_with_an_ap():
+    m = measurements(ap50={"noteheadBlack": 0.8, "gClef": 0.5, "rest8th": 0.1,
+                           "keySharp": float("nan")},
+                     train_counts={"noteheadBlack": 1000, "gClef": 50, "rest8th": 5,
+                                   "keySharp": 30})
+    rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
+        m, data="engraved pages", scale="quick", eval_source=None))}
+    assert "rho = 1.00 over 3 classes" in rows["rel_frequent_detected_better"]["note"]

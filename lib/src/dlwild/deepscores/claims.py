@@ -112,6 +112,8 @@ def measured_from(m: Mapping, *, data: str, scale: str, eval_source: str | None)
     why = comparable(eval_source, scale)
     where = data
     rho = frequency_ap_correlation(m["ap50"], m["train_counts"])
+    n_ranked = sum(1 for c, ap in m["ap50"].items()
+                   if np.isfinite(ap) and c in m["train_counts"])
     aligned, oriented = m["background"]
     notehead50 = m["ap50"].get("noteheadBlack", float("nan"))
     notehead25 = m["ap25"].get("noteheadBlack", float("nan"))
@@ -136,7 +138,8 @@ def measured_from(m: Mapping, *, data: str, scale: str, eval_source: str | None)
             note=f"mean AP@0.25 {m['mean_ap25']:.3f} vs AP@0.5 {m['mean_ap50']:.3f}"),
         "rel_frequent_detected_better": Measured(
             bool(rho > 0) if np.isfinite(rho) else None, data=where, scale=scale,
-            note=(f"Spearman rho = {rho:.2f} over {len(m['ap50'])} classes" if np.isfinite(rho)
+            note=(f"Spearman rho = {rho:.2f} over {n_ranked} classes with test symbols"
+                  if np.isfinite(rho)
                   else "fewer than three classes with an AP")),
         "rel_cached_box_size": Measured(
             m["mean_ap50_cached"] >= m["mean_ap50"], data=where, scale=scale,
