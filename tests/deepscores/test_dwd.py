@@ -160,6 +160,27 @@ def test_crops_dataset_is_reproducible_per_epoch_and_pads_small_pages():
     assert x.shape == (1, 64, 64) and x[:, 50:].abs().sum() == 0 and x[:, :, 30:].abs().sum() == 0
 
 
+def test_focused_crops_balance_the_classes():
+    # 200 noteheads spread over a 1000 x 1000 page and one clef in a corner
+    rng = np.random.default_rng(0)
+    symbols = [Symbol("noteheadBlack", (x, y, x + 6, y + 5), i + 1)
+               for i, (x, y) in enumerate(rng.uniform(100, 900, (200, 2)))]
+    symbols.append(Symbol("gClef", (10.0, 10.0, 30.0, 60.0), 201))
+    page = Page("p", 1000, 1000, symbols)
+    image = np.full((1000, 1000), 255, np.uint8)
+
+    def clef_share(focus: float) -> float:
+        data = DWDCrops([(image, page)], IDS, crop=(64, 64), crops_per_page=400, seed=1,
+                        focus=focus)
+        return np.mean([bool((data[i]["cls"] == IDS["gClef"]).any()) for i in range(len(data))])
+
+    assert clef_share(0.0) < 0.02  # uniform crops almost never see the clef
+    assert 0.35 < clef_share(1.0) < 0.65  # two classes on the page: about half the crops
+    assert 0.15 < clef_share(0.5) < 0.4
+    with pytest.raises(ValueError, match="focus"):
+        DWDCrops([(image, page)], IDS, focus=1.5)
+
+
 # ---- network -------------------------------------------------------------------------------
 
 
