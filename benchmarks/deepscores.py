@@ -33,7 +33,7 @@ DETECTOR = """
 import json, resource, sys, time
 import numpy as np, torch
 from skimage.transform import rescale
-from dlwild.deepscores import dwd, engrave
+from dlwild.deepscores import dwd, engrave, watershed
 torch.set_num_threads(2)
 scale, piece = float(sys.argv[1]), sys.argv[2]
 page = engrave.engrave(engrave.corpus_score(piece), piece=piece)[0]
@@ -43,7 +43,7 @@ model = dwd.DWDNet(len(classes), width=16).eval()
 x = dwd.image_to_input(image)[None]
 with torch.no_grad():
     t0 = time.perf_counter(); out = model(x); forward = time.perf_counter() - t0
-t0 = time.perf_counter(); dwd.decode_output(out, classes); decode = time.perf_counter() - t0
+t0 = time.perf_counter(); watershed.decode_output(out, classes); decode = time.perf_counter() - t0
 print(json.dumps({"scale": scale, "pixels": int(image.size), "forward_s": forward,
                   "decode_s": decode,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))

@@ -12,7 +12,6 @@ import torch.nn.functional as F
 from dlwild.core.train import fit
 from dlwild.deepscores.annotations import Page, Symbol
 from dlwild.deepscores.dwd import (
-    DecodeConfig,
     DWDCrops,
     DWDLoss,
     DWDNet,
@@ -21,14 +20,12 @@ from dlwild.deepscores.dwd import (
     TargetConfig,
     class_box_sizes,
     class_index,
-    decode,
-    decode_output,
     dwd_losses,
     make_targets,
     marker_radius,
-    predict,
     rmsprop,
 )
+from dlwild.deepscores.watershed import DecodeConfig, decode, decode_output, predict
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

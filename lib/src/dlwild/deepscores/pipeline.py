@@ -22,7 +22,7 @@ from skimage.transform import rescale
 from torch import nn
 
 from dlwild.core import cache, train
-from dlwild.deepscores import classify, dwd, formats
+from dlwild.deepscores import classify, dwd, formats, watershed
 from dlwild.deepscores.annotations import AnnotationError, Page, class_counts
 from dlwild.deepscores.engrave import EngravedDataset, EngravedPage, build_dataset
 from dlwild.deepscores.evaluate import Detection
@@ -380,12 +380,12 @@ class PageDetections:
 
 def detect(detector: TrainedDetector, items: Sequence[tuple[np.ndarray, Page]],
            box_sizes: Mapping[str, tuple[float, float]],
-           config: dwd.DecodeConfig | None = None) -> PageDetections:
+           config: watershed.DecodeConfig | None = None) -> PageDetections:
     """Run the detector on whole pages (images at its working scale) and decode each output
     with regressed and with cached box sizes (``box_sizes``: per class, in those pixels)."""
     import time
 
-    config = config or dwd.DecodeConfig()
+    config = config or watershed.DecodeConfig()
     model = detector.model.eval()
     device = next(model.parameters()).device
     regressed, cached = {}, {}
@@ -393,8 +393,8 @@ def detect(detector: TrainedDetector, items: Sequence[tuple[np.ndarray, Page]],
     for image, page in items:
         with torch.no_grad():
             output = model(dwd.image_to_input(image)[None].to(device))
-        regressed[page.id] = dwd.decode_output(output, detector.classes, config)[0]
-        cached[page.id] = dwd.decode_output(output, detector.classes, config,
+        regressed[page.id] = watershed.decode_output(output, detector.classes, config)[0]
+        cached[page.id] = watershed.decode_output(output, detector.classes, config,
                                             box_sizes=box_sizes)[0]
     return PageDetections(regressed, cached, time.perf_counter() - start)
 
