@@ -241,3 +241,20 @@ def test_format_round_trip_reports_what_came_back(tmp_path, tiny_dataset):
     assert (table["symbols"] == n_symbols).all() and table["classes kept"].all()
     assert (table["largest box difference (px)"] < 0.05).all()
     assert (tmp_path / "v1" / "xml_annotations").is_dir() and (tmp_path / "v2").is_dir()
+
+
+def test_bad_chapter_parameters_are_refused_early(tmp_path):
+    dp.check_params(None, None, "joint", None)
+    dp.check_params(["Leipzig", "Bravura"], 10, "paper", f"deepscores_v1:{tmp_path}")
+    for fonts in ("Leipzig", [], ["Comic"], ["Leipzig", "Leipzig"]):
+        with pytest.raises(ValueError, match="fonts"):
+            dp.check_params(fonts, None, "joint", None)
+    for pages in (1, "10", 2.5, True):
+        with pytest.raises(ValueError, match="pages"):
+            dp.check_params(None, pages, "joint", None)
+    with pytest.raises(ValueError, match="schedule"):
+        dp.check_params(None, None, "staged", None)
+    with pytest.raises(ValueError, match="eval_pages"):
+        dp.check_params(None, None, "joint", "deepscores:/x")
+    with pytest.raises(FileNotFoundError, match="does not exist"):
+        dp.check_params(None, None, "joint", f"deepscores_v2:{tmp_path / 'none.json'}")

@@ -92,6 +92,26 @@ SETTINGS = {
 }
 
 
+def check_params(fonts: Sequence[str] | None, pages: int | None, schedule: str,
+                 eval_pages: str | None) -> None:
+    """Refuse bad chapter parameters before anything is engraved or trained."""
+    from dlwild.deepscores.engrave import FONTS
+
+    if fonts is not None:
+        if isinstance(fonts, str) or not fonts or any(f not in FONTS for f in fonts) or len(
+                set(fonts)) != len(fonts):
+            raise ValueError(f"fonts must be None or a list of distinct fonts from "
+                             f"{', '.join(FONTS)}, got {fonts!r}")
+    if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int)
+                              or pages < 2):
+        raise ValueError(f"pages must be None or an integer >= 2 (a training and a test "
+                         f"piece), got {pages!r}")
+    if schedule not in SCHEDULES:
+        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
+    if eval_pages is not None:
+        parse_eval_pages(eval_pages)
+
+
 def settings_dict(settings: Settings) -> dict[str, Any]:
     """The settings as plain JSON values (for the results record)."""
     return json.loads(json.dumps(asdict(settings)))
@@ -247,17 +267,24 @@ def _grey(path: str | Path, page: Page, where: str) -> np.ndarray:
     return image
 
 
-def load_eval_pages(spec: str, limit: int | None = None) -> RealPages:
-    """Real DeepScores pages from ``"deepscores_v2:<file.json>"`` (the OBBAnns JSON with its
-    ``images/`` folder) or ``"deepscores_v1:<root>"`` (XML + PNG folders); V2 class names are
-    mapped to v1's (:func:`v1_class`). ``limit`` keeps the first pages."""
-    kind, sep, path = spec.partition(":")
+def parse_eval_pages(spec: str) -> tuple[str, Path]:
+    """(format, existing path) of an ``eval_pages`` value ``"deepscores_v2:<file.json>"`` or
+    ``"deepscores_v1:<folder>"``; a clear error otherwise."""
+    kind, sep, path = str(spec).partition(":")
     if not sep or kind not in ("deepscores_v1", "deepscores_v2") or not path:
         raise ValueError(f"eval_pages must be None, 'deepscores_v2:<file.json>' or "
                          f"'deepscores_v1:<folder>', got {spec!r}")
     where = Path(path).expanduser()
     if not where.exists():
         raise FileNotFoundError(f"eval_pages: {where} does not exist")
+    return kind, where
+
+
+def load_eval_pages(spec: str, limit: int | None = None) -> RealPages:
+    """Real DeepScores pages from ``"deepscores_v2:<file.json>"`` (the OBBAnns JSON with its
+    ``images/`` folder) or ``"deepscores_v1:<root>"`` (XML + PNG folders); V2 class names are
+    mapped to v1's (:func:`v1_class`). ``limit`` keeps the first pages."""
+    kind, where = parse_eval_pages(spec)
     items = []
     if kind == "deepscores_v2":
         dataset = formats.read_v2(where)
