@@ -497,3 +497,29 @@ def test_fit_tells_the_data_which_epoch_it_draws():
     fit(model, data, loss_fn=lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
         optimizer=lambda p: torch.optim.SGD(p, lr=0.1), epochs=3, batch_size=2, progress=False)
     assert data.seen == [1, 2, 3]
+
+
+def test_cached_training_trains_once_then_loads(tmp_path):
+    from dlwild.core.cache import ArtifactCache
+    from dlwild.core.train import cached_training
+
+    store = ArtifactCache(tmp_path)
+    calls = []
+
+    def train_fn(model):
+        calls.append(1)
+        return fit(model, TRAIN, loss_fn=mse, optimizer=adam, epochs=2, batch_size=16,
+                   progress=False)
+
+    parts = {"code": "x", "params": {"epochs": 2}, "data": "train"}
+    model, history = cached_training("tiny", parts, lambda: make_model(init_seed=5), train_fn,
+                                     seed=0, store=store)
+    again, history_again = cached_training("tiny", parts, lambda: make_model(init_seed=5),
+                                           train_fn, seed=0, store=store)
+    assert len(calls) == 1  # the second call read the artifact
+    assert_same_weights(model, again)
+    assert history_again.to_dict() == history.to_dict()
+    other = {**parts, "params": {"epochs": 3}}
+    cached_training("tiny", other, lambda: make_model(init_seed=5), train_fn, seed=0,
+                    store=store)
+    assert len(calls) == 2  # another key trains again

@@ -706,3 +706,39 @@ def fit(
     finally:
         bar.close()
     return finish()
+
+
+def cached_training(
+    name: str,
+    parts: Mapping[str, Any],
+    make: Callable[[], torch.nn.Module],
+    train: Callable[[torch.nn.Module], History],
+    *,
+    seed: int,
+    store: Any = None,
+) -> tuple[torch.nn.Module, History]:
+    """A model and its History, trained once and then loaded: artifact ``name`` keyed by
+    ``parts`` (code, parameters, data) in ``store`` (default the user's ArtifactCache).
+
+    Training seeds torch with ``seed``, builds the model with ``make()`` and calls
+    ``train(model)``; the artifact holds ``model.pt`` and ``history.json``, and reading it
+    back builds a fresh ``make()`` and loads the weights. The model is returned on the CPU."""
+    from dlwild.core import cache
+
+    def build() -> tuple[torch.nn.Module, History]:
+        torch.manual_seed(seed)
+        model = make()
+        history = train(model)
+        return model.cpu(), history
+
+    def write(value: tuple[torch.nn.Module, History], folder: Path) -> None:
+        cache.save_torch_state(value[0], folder / "model.pt")
+        (folder / "history.json").write_text(json.dumps(value[1].to_dict()))
+
+    def read(folder: Path) -> tuple[torch.nn.Module, History]:
+        model = make()
+        model.load_state_dict(cache.load_torch_state(folder / "model.pt"))
+        return model, History.from_dict(json.loads((folder / "history.json").read_text()))
+
+    store = store if store is not None else cache.ArtifactCache()
+    return store.get_or_create(name, parts, build, write, read)

@@ -8,10 +8,8 @@ dominant sets (no k needed)."""
 
 from __future__ import annotations
 
-import json
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -360,11 +358,9 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
                              settings.val_snippets, seed + 1, time_major=is_rnn)
     n_speakers = len(protocol.train_speakers)
 
-    def build() -> tuple[nn.Module, train.History]:
-        torch.manual_seed(seed)
-        model = make_network(kind, n_speakers, settings)
+    def fit(model: nn.Module) -> train.History:
         identification = kind == "cnn2016"
-        history = train.fit(
+        return train.fit(
             model, train_set, val_data=val_set,
             loss_fn=_cross_entropy if identification else pkld_loss_fn(params["margin"]),
             evaluate=_accuracy if identification else None,
@@ -372,23 +368,12 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
             batch_size=groups_per_batch, device=device, seed=seed, config=params,
             collate_fn=collate_groups if per_speaker > 1 else None,
             progress=progress, desc=f"{kind} ({segment_ms} ms)")
-        return model.cpu(), history
 
-    def write(value: tuple[nn.Module, train.History], folder: Path) -> None:
-        cache.save_torch_state(value[0], folder / "model.pt")
-        (folder / "history.json").write_text(json.dumps(value[1].to_dict()))
-
-    def read(folder: Path) -> tuple[nn.Module, train.History]:
-        model = make_network(kind, n_speakers, settings)
-        model.load_state_dict(cache.load_torch_state(folder / "model.pt"))
-        history = train.History.from_dict(json.loads((folder / "history.json").read_text()))
-        return model, history
-
-    store = store or cache.ArtifactCache()
     parts = {"code": cache.code_hash(*TRAINING_CODE),
              "params": params, "data": data_id}
-    model, history = store.get_or_create(f"speakers-{kind}-{segment_ms}ms", parts, build,
-                                         write, read)
+    model, history = train.cached_training(
+        f"speakers-{kind}-{segment_ms}ms", parts,
+        lambda: make_network(kind, n_speakers, settings), fit, seed=seed, store=store)
     model.to(device).eval()
     return Trained(kind, model, history, segment_ms, params)
 
