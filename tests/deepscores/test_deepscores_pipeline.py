@@ -198,11 +198,13 @@ def test_background_of_a_thin_diagonal_stroke():
     unoriented = Symbol("dot", (30.0, 2.0, 34.0, 6.0), 3)  # no oriented box: not counted
     page = Page("p", 40, 40, [slur, blob, unoriented])
     engraved = dp.EngravedPage(page, image, np.zeros_like(image), np.zeros_like(image))
-    aligned, oriented = dp.background([engraved])
+    ratios = dp.background_ratios([engraved])
     slur_a, slur_o = formats.background_ratio(image, slur.bbox, slur.obbox)
     assert slur_a > 0.9 and slur_o < slur_a - 0.25  # the diagonal box is mostly ink's
     assert formats.background_ratio(image, blob.bbox, blob.obbox) == (0.0, 0.0)
-    assert (aligned, oriented) == pytest.approx((slur_a / 2, slur_o / 2))
+    assert list(ratios["class"]) == ["slur", "dot"]  # the unoriented dot is not counted
+    np.testing.assert_allclose(ratios[["aligned", "oriented"]].to_numpy(),
+                               [[slur_a, slur_o], [0.0, 0.0]])
 
 
 def test_match_counts_true_and_false_positives():
@@ -258,3 +260,13 @@ def test_bad_chapter_parameters_are_refused_early(tmp_path):
         dp.check_params(None, None, "joint", "deepscores:/x")
     with pytest.raises(FileNotFoundError, match="does not exist"):
         dp.check_params(None, None, "joint", f"deepscores_v2:{tmp_path / 'none.json'}")
+
+
+def test_pages_of_any_resolution_come_to_the_working_scale():
+    image = staff_image(20)
+    page = Page("hi-res", image.shape[1], image.shape[0],
+                [Symbol("noteheadBlack", (100.0, 60.0, 124.0, 80.0), 1)])
+    ((small, scaled_page),) = dp.at_working_scale([(image, page)], 0.5)
+    # interline 20 -> the detector's 10 px x 0.5 = 5 px: a factor of 1/4
+    assert small.shape == (round(image.shape[0] / 4), round(image.shape[1] / 4))
+    assert scaled_page.symbols[0].bbox == pytest.approx((25.0, 15.0, 31.0, 20.0))

@@ -24,7 +24,12 @@ from torch import nn
 from dlwild.core import cache, train
 from dlwild.deepscores import classify, dwd, formats, watershed
 from dlwild.deepscores.annotations import AnnotationError, Page, class_counts
-from dlwild.deepscores.engrave import EngravedDataset, EngravedPage, build_dataset
+from dlwild.deepscores.engrave import (
+    INTERLINE_PX,
+    EngravedDataset,
+    EngravedPage,
+    build_dataset,
+)
 from dlwild.deepscores.evaluate import Detection
 
 #: The code a trained network depends on (its artifact key): editing claims, statistics,
@@ -302,6 +307,16 @@ def load_eval_pages(spec: str, limit: int | None = None) -> RealPages:
     return RealPages(kind.removeprefix("deepscores_"), str(where), items)
 
 
+def at_working_scale(items: Sequence[tuple[np.ndarray, Page]],
+                     detector_scale: float) -> list[tuple[np.ndarray, Page]]:
+    """Pages of any resolution rescaled so that their interline (estimated from the staff
+    lines, :func:`estimate_interline`) is the detector's: the engraver's interline times
+    ``detector_scale``."""
+    working = INTERLINE_PX * detector_scale
+    return [scaled_pair(image, page, working / estimate_interline(image))
+            for image, page in items]
+
+
 # --- the detector ----------------------------------------------------------------------
 
 @dataclass
@@ -368,29 +383,16 @@ def train_detector(items: Sequence[tuple[np.ndarray, Page]], classes: Sequence[s
     def make() -> dwd.DWDNet:
         return dwd.DWDNet(len(classes), settings.e_max, width=settings.width)
 
-    def build() -> tuple[dwd.DWDNet, train.History]:
-        torch.manual_seed(seed)
-        model = make()
-        history = train.fit(model, crops, loss_fn=loss,
-                            evaluate=loss.metrics if val is not None else None,
-                            val_data=val, optimizer=optimizer_for(settings.optimizer,
-                                                                   settings.lr),
-                            epochs=epochs, batch_size=1, device=device, seed=seed,
-                            config=params, progress=progress, desc="DWD detector")
-        return model.cpu(), history
+    def fit(model: nn.Module) -> train.History:
+        return train.fit(model, crops, loss_fn=loss,
+                         evaluate=loss.metrics if val is not None else None, val_data=val,
+                         optimizer=optimizer_for(settings.optimizer, settings.lr),
+                         epochs=epochs, batch_size=1, device=device, seed=seed,
+                         config=params, progress=progress, desc="DWD detector")
 
-    def write(value: tuple[nn.Module, train.History], folder: Path) -> None:
-        cache.save_torch_state(value[0], folder / "model.pt")
-        (folder / "history.json").write_text(json.dumps(value[1].to_dict()))
-
-    def read(folder: Path) -> tuple[dwd.DWDNet, train.History]:
-        model = make()
-        model.load_state_dict(cache.load_torch_state(folder / "model.pt"))
-        return model, train.History.from_dict(json.loads((folder / "history.json").read_text()))
-
-    store = store or cache.ArtifactCache()
     parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params, "data": data or {}}
-    model, history = store.get_or_create("deepscores-dwd", parts, build, write, read)
+    model, history = train.cached_training("deepscores-dwd", parts, make, fit, seed=seed,
+                                           store=store)
     model.to(device).eval()
     return TrainedDetector(model, classes, history, params)
 
@@ -473,27 +475,15 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
                                      blocks=settings.classifier_blocks,
                                      in_size=settings.patch_size)
 
-    def build() -> tuple[nn.Module, train.History]:
-        torch.manual_seed(seed)
-        model = make()
-        history = classify.train_classifier(model, train_set, test_set,
-                                            epochs=settings.classifier_epochs, seed=seed,
-                                            device=device, progress=progress, config=params)
-        return model.cpu(), history
+    def fit(model: nn.Module) -> train.History:
+        return classify.train_classifier(model, train_set, test_set,
+                                         epochs=settings.classifier_epochs, seed=seed,
+                                         device=device, progress=progress, config=params)
 
-    def write(value: tuple[nn.Module, train.History], folder: Path) -> None:
-        cache.save_torch_state(value[0], folder / "model.pt")
-        (folder / "history.json").write_text(json.dumps(value[1].to_dict()))
-
-    def read(folder: Path) -> tuple[nn.Module, train.History]:
-        model = make()
-        model.load_state_dict(cache.load_torch_state(folder / "model.pt"))
-        return model, train.History.from_dict(json.loads((folder / "history.json").read_text()))
-
-    store = store or cache.ArtifactCache()
     parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params,
              "data": {**data_id(dataset), "patches": len(patches)}}
-    model, history = store.get_or_create("deepscores-classifier", parts, build, write, read)
+    model, history = train.cached_training("deepscores-classifier", parts, make, fit,
+                                           seed=seed, store=store)
     model.to(device).eval()
     predicted = classify.predict(model, test_set, device=device)
     return ClassifierRun(train_set, test_set, model, history, predicted, params)
@@ -501,10 +491,11 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
 
 # --- measurements ----------------------------------------------------------------------
 
-def background(pages: Sequence[EngravedPage]) -> tuple[float, float]:
-    """Mean share of background pixels inside the aligned and inside the oriented boxes of
-    every symbol with an oriented box, measured on the page images (DeepScoresV2 Table II)."""
-    aligned, oriented = [], []
+def background_ratios(pages: Sequence[EngravedPage]) -> pd.DataFrame:
+    """One row per symbol with an oriented box: ``class``, and the share of background pixels
+    inside its ``aligned`` and its ``oriented`` box, measured on the page image
+    (DeepScoresV2 Table II). Boxes thinner than a pixel centre have no pixel and are left out."""
+    rows = []
     for page in pages:
         for symbol in page.page.symbols:
             if symbol.obbox is None:
@@ -513,11 +504,8 @@ def background(pages: Sequence[EngravedPage]) -> tuple[float, float]:
                 a, o = formats.background_ratio(page.image, symbol.bbox, symbol.obbox)
             except ValueError:
                 continue  # a box thinner than a pixel centre: no pixel to count
-            aligned.append(a)
-            oriented.append(o)
-    if not aligned:
-        raise ValueError("no symbol with an oriented box")
-    return float(np.mean(aligned)), float(np.mean(oriented))
+            rows.append({"class": symbol.cls, "aligned": a, "oriented": o})
+    return pd.DataFrame(rows, columns=["class", "aligned", "oriented"])
 
 
 def train_counts(pages: Sequence[Page]) -> dict[str, int]:
