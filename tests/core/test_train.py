@@ -506,10 +506,10 @@ def test_cached_training_trains_once_then_loads(tmp_path):
     store = ArtifactCache(tmp_path)
     calls = []
 
-    def train_fn(model):
+    def train_fn(model, checkpoint):
         calls.append(1)
         return fit(model, TRAIN, loss_fn=mse, optimizer=adam, epochs=2, batch_size=16,
-                   progress=False)
+                   checkpoint=checkpoint, progress=False)
 
     parts = {"code": "x", "params": {"epochs": 2}, "data": "train"}
     model, history = cached_training("tiny", parts, lambda: make_model(init_seed=5), train_fn,
@@ -523,3 +523,39 @@ def test_cached_training_trains_once_then_loads(tmp_path):
     cached_training("tiny", other, lambda: make_model(init_seed=5), train_fn, seed=0,
                     store=store)
     assert len(calls) == 2  # another key trains again
+
+
+def test_cached_training_resumes_an_interrupted_training_and_then_drops_its_checkpoint(tmp_path):
+    from dlwild.core.cache import ArtifactCache, parts_key
+    from dlwild.core.train import cached_training
+
+    parts = {"code": "x", "params": {"epochs": 5}, "data": "train"}
+    epochs_trained: list[int] = []
+
+    def train_fn(*callbacks):
+        def train(model, checkpoint):
+            return fit(model, TRAIN, loss_fn=mse, optimizer=adam, epochs=5, batch_size=16,
+                       val_data=VAL, seed=3, checkpoint=checkpoint, progress=False,
+                       callbacks=[lambda epoch, _: epochs_trained.append(epoch), *callbacks])
+        return train
+
+    def make():
+        return make_model(init_seed=5)
+
+    reference, ref_hist = cached_training("tiny", parts, make, train_fn(), seed=0,
+                                          store=ArtifactCache(tmp_path / "reference"))
+
+    store = ArtifactCache(tmp_path / "interrupted")
+    epochs_trained.clear()
+    with pytest.raises(KeyboardInterrupt):
+        cached_training("tiny", parts, make, train_fn(Interrupt(after=2)), seed=0, store=store)
+    checkpoint = store.checkpoint_path("tiny", parts_key(parts))
+    assert checkpoint.is_file() and not store.exists("tiny", parts_key(parts))
+
+    scramble_global_rng()
+    epochs_trained.clear()
+    model, history = cached_training("tiny", parts, make, train_fn(), seed=0, store=store)
+    assert epochs_trained == [3, 4, 5]  # only the epochs the interruption lost
+    assert_same_weights(model, reference)
+    assert losses(history) == losses(ref_hist)
+    assert not checkpoint.exists() and store.exists("tiny", parts_key(parts))

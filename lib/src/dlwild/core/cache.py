@@ -167,6 +167,15 @@ def artifact_key(
     return hashlib.sha256(payload.encode("utf-8")).hexdigest()
 
 
+def parts_key(parts: Mapping[str, Any]) -> str:
+    """The cache key of ``parts``, a mapping with exactly the ``code``, ``params`` and ``data``
+    of :func:`artifact_key`."""
+    missing = {"code", "params", "data"} - set(parts)
+    if missing:
+        raise ValueError(f"artifact parts lack {', '.join(sorted(missing))}")
+    return artifact_key(code=parts["code"], params=parts["params"], data=parts["data"])
+
+
 def file_digest(path: Path) -> str:
     """sha256 hex digest of a file, read in chunks."""
     digest = hashlib.sha256()
@@ -273,6 +282,12 @@ class ArtifactCache:
         """Folder where artifact ``name`` under ``key`` lives (whether or not it exists)."""
         return self.root / _check_name("name", name) / _check_name("key", key)
 
+    def checkpoint_path(self, name: str, key: str) -> Path:
+        """Where the unfinished training of artifact ``name``/``key`` keeps its checkpoint:
+        beside the artifact folder, so that an interrupted run resumes and a finished one
+        removes it."""
+        return self.root / _check_name("name", name) / f"{_check_name('key', key)}.training.pt"
+
     def exists(self, name: str, key: str) -> bool:
         """True when an artifact folder for ``name``/``key`` is present (not yet verified)."""
         return self.path(name, key).is_dir()
@@ -366,10 +381,7 @@ class ArtifactCache:
     ) -> T:
         """Load artifact ``name`` keyed by ``artifact_key(**parts)``; build, save and return it
         only when absent. A mismatching artifact raises rather than being rebuilt silently."""
-        missing = {"code", "params", "data"} - set(parts)
-        if missing:
-            raise ValueError(f"get_or_create: parts lacks {', '.join(sorted(missing))}")
-        key = artifact_key(code=parts["code"], params=parts["params"], data=parts["data"])
+        key = parts_key(parts)
         cached = self.load(name, key, read)
         if cached is not None:
             return cached

@@ -712,7 +712,7 @@ def cached_training(
     name: str,
     parts: Mapping[str, Any],
     make: Callable[[], torch.nn.Module],
-    train: Callable[[torch.nn.Module], History],
+    train: Callable[[torch.nn.Module, Path], History],
     *,
     seed: int,
     store: Any = None,
@@ -721,14 +721,21 @@ def cached_training(
     ``parts`` (code, parameters, data) in ``store`` (default the user's ArtifactCache).
 
     Training seeds torch with ``seed``, builds the model with ``make()`` and calls
-    ``train(model)``; the artifact holds ``model.pt`` and ``history.json``, and reading it
-    back builds a fresh ``make()`` and loads the weights. The model is returned on the CPU."""
+    ``train(model, checkpoint)``, which hands ``checkpoint`` to :func:`fit`: an interrupted
+    training (a killed process, a lost GPU lease) resumes from its last epoch on the next call
+    and ends with the weights of an uninterrupted one; the checkpoint is deleted once the
+    artifact is saved. The artifact holds ``model.pt`` and ``history.json``; reading it back
+    builds a fresh ``make()`` and loads the weights. The model is returned on the CPU."""
     from dlwild.core import cache
+
+    store = store if store is not None else cache.ArtifactCache()
+    checkpoint = store.checkpoint_path(name, cache.parts_key(parts))
 
     def build() -> tuple[torch.nn.Module, History]:
         torch.manual_seed(seed)
         model = make()
-        history = train(model)
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        history = train(model, checkpoint)
         return model.cpu(), history
 
     def write(value: tuple[torch.nn.Module, History], folder: Path) -> None:
@@ -740,5 +747,6 @@ def cached_training(
         model.load_state_dict(cache.load_torch_state(folder / "model.pt"))
         return model, History.from_dict(json.loads((folder / "history.json").read_text()))
 
-    store = store if store is not None else cache.ArtifactCache()
-    return store.get_or_create(name, parts, build, write, read)
+    result = store.get_or_create(name, parts, build, write, read)
+    checkpoint.unlink(missing_ok=True)
+    return result

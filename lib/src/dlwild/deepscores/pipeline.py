@@ -383,12 +383,13 @@ def train_detector(items: Sequence[tuple[np.ndarray, Page]], classes: Sequence[s
     def make() -> dwd.DWDNet:
         return dwd.DWDNet(len(classes), settings.e_max, width=settings.width)
 
-    def fit(model: nn.Module) -> train.History:
+    def fit(model: nn.Module, checkpoint: Path) -> train.History:
         return train.fit(model, crops, loss_fn=loss,
                          evaluate=loss.metrics if val is not None else None, val_data=val,
                          optimizer=optimizer_for(settings.optimizer, settings.lr),
                          epochs=epochs, batch_size=1, device=device, seed=seed,
-                         config=params, progress=progress, desc="DWD detector")
+                         config=params, checkpoint=checkpoint, progress=progress,
+                         desc="DWD detector")
 
     parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params, "data": data or {}}
     model, history = train.cached_training("deepscores-dwd", parts, make, fit, seed=seed,
@@ -475,10 +476,11 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
                                      blocks=settings.classifier_blocks,
                                      in_size=settings.patch_size)
 
-    def fit(model: nn.Module) -> train.History:
+    def fit(model: nn.Module, checkpoint: Path) -> train.History:
         return classify.train_classifier(model, train_set, test_set,
                                          epochs=settings.classifier_epochs, seed=seed,
-                                         device=device, progress=progress, config=params)
+                                         device=device, checkpoint=checkpoint,
+                                         progress=progress, config=params)
 
     parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params,
              "data": {**data_id(dataset), "patches": len(patches)}}

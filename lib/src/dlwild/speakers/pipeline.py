@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -358,7 +359,7 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
                              settings.val_snippets, seed + 1, time_major=is_rnn)
     n_speakers = len(protocol.train_speakers)
 
-    def fit(model: nn.Module) -> train.History:
+    def fit(model: nn.Module, checkpoint: Path) -> train.History:
         identification = kind == "cnn2016"
         return train.fit(
             model, train_set, val_data=val_set,
@@ -366,7 +367,7 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
             evaluate=_accuracy if identification else None,
             optimizer=make_optimizer(params["optimizer"]), epochs=epochs,
             batch_size=groups_per_batch, device=device, seed=seed, config=params,
-            collate_fn=collate_groups if per_speaker > 1 else None,
+            collate_fn=collate_groups if per_speaker > 1 else None, checkpoint=checkpoint,
             progress=progress, desc=f"{kind} ({segment_ms} ms)")
 
     parts = {"code": cache.code_hash(*TRAINING_CODE),
