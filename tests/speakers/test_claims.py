@@ -30,8 +30,9 @@ def test_measured_from_maps_every_claim_and_judges_relations():
     from dlwild.core.report import compare
     from dlwild.speakers.claims import CLAIMS, measured_from
 
+    batches = {"cnn2016": 160, "cnn2017": 160, "bilstm2018": 1200}
     results = {
-        "cnn2016/L7/40": evaluation(0.10, 0.05, 0.05),
+        "cnn2016/L7/40": evaluation(0.30, 0.05, 0.05),
         "cnn2016/L8/40": evaluation(0.40, 0.30, 0.20),
         "cnn2017/L7/40": evaluation(0.05, 0.05, 0.025),
         "cnn2017/L7/80": evaluation(0.15, 0.10, 0.10),
@@ -40,7 +41,7 @@ def test_measured_from_maps_every_claim_and_judges_relations():
         "sweep": {100: 0.3, 200: 0.1, 400: 0.05, 800: 0.2},
     }
     measured = measured_from(results, data="LibriSpeech", scale="quick",
-                             test_corpus="librispeech")
+                             test_corpus="librispeech", batches=batches)
     rows = {r["id"]: r for r in compare(CLAIMS, measured)}
     assert rows["mlsp2016_l7_40"]["verdict"] == "not comparable"
     assert "not TIMIT" in rows["mlsp2016_l7_40"]["note"]
@@ -51,20 +52,32 @@ def test_measured_from_maps_every_claim_and_judges_relations():
         assert rows[rel]["verdict"] == "holds", rel
     for rel in ("rel_hidden_beats_softmax", "rel_pkld_matches_identification"):
         assert rows[rel]["verdict"] == "not comparable", rel  # quick-scale CNNs
-        assert "quick scale: the CNNs" in rows[rel]["note"]
+        assert "quick scale: the CNNs get 160 and 160 minibatches" in rows[rel]["note"]
+    assert rows["rel_mr_definitions_ordered"]["data"] == "LibriSpeech, 40 and 80 test speakers"
     results["sweep"] = {100: 0.3, 200: 0.2, 400: 0.1, 800: 0.05}  # monotone, no sweet spot
     results["gmm/40"] = evaluation(0.01, 0.01, 0.01)
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
-        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT"))}
+        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT", batches=batches))}
     assert rows["rel_segment_sweet_spot"]["verdict"] == "differs"
+    assert "lowest at the longest length tried" in rows["rel_segment_sweet_spot"]["note"]
+    assert "100 ms 24, 200 ms 16, 400 ms 8, 800 ms 4" in rows["rel_segment_sweet_spot"]["note"]
     assert rows["rel_learned_beats_gmm"]["verdict"] == "differs"
-    assert rows["mlsp2016_l7_40"]["verdict"] == "holds"  # 0.10 within 0.05 of 0.050
+    assert rows["mlsp2016_l7_40"]["verdict"] == "holds"  # 0.30 within 0.05 of net-100's 0.325
     assert rows["rel_hidden_beats_softmax"]["verdict"] == "holds"
     assert rows["rel_pkld_matches_identification"]["verdict"] == "holds"
     worse = evaluation(0.05, 0.025, 0.025)
     worse["dominant_sets"] = {**worse["dominant_sets"], "mr_hungarian": 0.2}
     results["bilstm2018/L3/40"] = worse  # dominant sets lose on the BiLSTM embeddings
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
-        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT"))}
+        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT", batches=batches))}
     assert rows["rel_ds_without_k"]["verdict"] == "differs"
     assert "bilstm2018/L3: dominant sets 0.200" in rows["rel_ds_without_k"]["note"]
+
+
+def test_sweep_shape_tells_a_minimum_inside_the_range_from_one_at_its_ends():
+    from dlwild.speakers.claims import sweep_shape
+
+    assert sweep_shape({20: 0.3, 100: 0.1, 400: 0.05, 1000: 0.2}) == "inside"
+    assert sweep_shape({50: 0.2, 100: 0.2, 200: 0.3}) == "shortest"  # tie at the short end
+    assert sweep_shape({100: 0.3, 200: 0.2, 800: 0.1}) == "longest"
+    assert sweep_shape({100: 0.1, 200: 0.2, 800: 0.1}) == "flat"
