@@ -48,12 +48,16 @@ def test_measured_from_judges_every_claim():
                 "rel_ap25_above_ap50", "rel_frequent_detected_better", "rel_cached_box_size",
                 "rel_oriented_less_background"):
         assert rows[rel]["verdict"] == "holds", rel
+    # The oriented boxes win by construction, and the verdict says so beside the numbers.
+    assert "by construction" in rows["rel_oriented_less_background"]["note"]
+    assert "55.0% in aligned vs 49.0% in oriented" in rows["rel_oriented_less_background"]["note"]
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
         measurements(top_class="gClef", mean_ap50_cached=0.3, background=(0.4, 0.45)),
         data="DeepScores", scale="full", eval_source="deepscores_v2:/data/ds2"))}
     assert rows["rel_notehead_dominates"]["verdict"] == "differs"
     assert rows["rel_cached_box_size"]["verdict"] == "differs"
     assert rows["rel_oriented_less_background"]["verdict"] == "differs"
+    assert "check the oriented boxes" in rows["rel_oriented_less_background"]["note"]
     assert rows["dwd_ap50_notehead"]["verdict"] == "holds"  # 0.8 within 0.1 of 0.8619
     assert rows["dwd_ap25_notehead"]["verdict"] == "holds"
 

@@ -270,3 +270,73 @@ def test_pages_of_any_resolution_come_to_the_working_scale():
     # interline 20 -> the detector's 10 px x 0.5 = 5 px: a factor of 1/4
     assert small.shape == (round(image.shape[0] / 4), round(image.shape[1] / 4))
     assert scaled_page.symbols[0].bbox == pytest.approx((25.0, 15.0, 31.0, 20.0))
+
+
+def test_corpus_record_carries_a_checksum_of_the_engraved_data(tiny_dataset):
+    record = dp.corpus_record(tiny_dataset).record()
+    digest = record["sha256"]
+    assert len(digest) == 64 and int(digest, 16) >= 0
+    assert dp.dataset_sha256(tiny_dataset) == digest  # same pages, same value
+    # Any change of a page's pixels, its annotations or the split changes it.
+    first = tiny_dataset.test[0]
+    inked = first._replace(image=first.image.copy())
+    inked.image[0, 0] ^= 1
+    assert dp.dataset_sha256(replace(tiny_dataset, test=[inked, *tiny_dataset.test[1:]])) != digest
+    moved = replace(first.page, symbols=first.page.symbols[1:])
+    assert dp.dataset_sha256(replace(tiny_dataset, test=[first._replace(page=moved),
+                                                         *tiny_dataset.test[1:]])) != digest
+    swapped = replace(tiny_dataset, train=tiny_dataset.test, test=tiny_dataset.train)
+    assert dp.dataset_sha256(swapped) != digest
+
+
+def test_detection_figure_has_a_key_with_three_distinct_colours():
+    import matplotlib.pyplot as plt
+    from matplotlib.colors import to_rgb
+
+    truth = [Symbol("a", (0, 0, 10, 10), 1), Symbol("a", (20, 0, 30, 10), 2)]
+    dets = [Detection("a", (0, 0, 10, 10), 0.9), Detection("a", (40, 0, 50, 10), 0.5)]
+    fig, ax = plt.subplots()
+    counts = figures.show_detections(ax, np.full((20, 60), 255, np.uint8), truth, dets,
+                                     legend=True)
+    assert counts == {"true positives": 1, "false positives": 1, "missed": 1}
+    labels = [t.get_text() for t in ax.get_legend().get_texts()]
+    assert labels == ["correct detection", "false detection", "missed symbol"]
+    edges = {to_rgb(p.get_edgecolor()) for p in ax.patches}
+    assert len(edges) == 3  # one colour per kind of box, as the key says
+    red, missed = (to_rgb(figures.DETECTION_STYLE[k]["ec"])
+                   for k in ("false detection", "missed symbol"))
+    assert red[0] > 0.8 and red[1] < 0.2 and missed[2] > missed[0]  # red vs blue, not orange
+    plt.close(fig)
+
+
+def test_target_figure_keys_the_classes_in_view_and_has_colour_bars():
+    import matplotlib.pyplot as plt
+
+    cls = np.zeros((20, 40), np.int64)
+    cls[2:5, 2:5], cls[2:5, 30:33] = 1, 3
+    energy = (cls > 0).astype(np.int64) * 4
+    box = (cls > 0) * 6.0
+    fig, axes = plt.subplots(1, 4)
+    figures.show_targets(axes, np.full((20, 40), 255, np.uint8), energy, cls, box,
+                         ["noteheadBlack", "gClef", "keySharp"], 10, region=(0, 0, 20, 20))
+    key = [t.get_text() for t in axes[2].get_legend().get_texts()]
+    assert key == ["noteheadBlack"]  # keySharp lies outside the zoom, gClef is absent
+    bars = [child for ax in axes for child in ax.child_axes]  # under energy and box map
+    assert [b.get_xlabel() for b in bars] == ["energy level", "box height (px)"]
+    plt.close(fig)
+
+
+def test_held_out_curves_are_relabelled():
+    import matplotlib.pyplot as plt
+
+    fig, (a, b) = plt.subplots(1, 2)
+    a.plot([1, 2], [1, 0.5], label="train loss")
+    a.plot([1, 2], [1, 0.7], label="val loss")
+    a.legend()
+    b.plot([1, 2], [0.5, 0.9], label="val accuracy")
+    b.legend()
+    figures.relabel_validation(fig, "test", metrics_title="on the test patches")
+    assert [t.get_text() for t in a.get_legend().get_texts()] == ["train loss", "test loss"]
+    assert [t.get_text() for t in b.get_legend().get_texts()] == ["test accuracy"]
+    assert b.get_title() == "on the test patches"
+    plt.close(fig)

@@ -314,3 +314,27 @@ def test_dataset_from_the_corpus(tmp_path):
         assert engraved.image.shape == (page.height, page.width)
         assert len(page.symbols) > 100 and "noteheadBlack" in page.classes()
         assert page.font == "Leipzig" and page.piece in page.source
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_split_puts_a_class_of_some_pieces_into_test_when_it_can(seed):
+    pieces = [f"piece-{i}" for i in range(8)]
+    plain_train, plain_test = engrave_module._split(pieces, 0.25, seed)
+    # "rare" occurs only in two pieces that the plain seeded shuffle puts both into train.
+    rare = plain_train[:2]
+    classes = {p: {"noteheadBlack", *({"keySharp"} if p in rare else ())} for p in pieces}
+    assert "keySharp" not in engrave_module.shared_classes(plain_train, plain_test, classes)
+    train, test = engrave_module._split(pieces, 0.25, seed, classes)
+    assert len(test) == len(plain_test) and sorted(train + test) == sorted(pieces)
+    assert engrave_module.shared_classes(train, test, classes) == {"noteheadBlack", "keySharp"}
+    assert len(set(rare) & set(test)) == 1  # one in each side: learnt and tested
+    assert engrave_module._split(pieces, 0.25, seed, classes) == (train, test)  # deterministic
+
+
+def test_split_leaves_a_class_of_a_single_piece_alone():
+    pieces = [f"piece-{i}" for i in range(6)]
+    classes = {p: {"noteheadBlack"} for p in pieces}
+    classes["piece-3"] = {"noteheadBlack", "restWhole"}
+    # Nothing to gain: every candidate shares the same classes, so the plain shuffle stays.
+    assert engrave_module._split(pieces, 0.34, 5, classes) == engrave_module._split(
+        pieces, 0.34, 5)

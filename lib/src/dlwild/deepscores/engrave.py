@@ -30,7 +30,7 @@ import math
 import random
 import re
 import xml.etree.ElementTree as ET
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -549,11 +549,34 @@ class EngravedDataset:
         return [*self.train, *self.test]
 
 
-def _split(pieces: Sequence[str], test_fraction: float, seed: int) -> tuple[list[str], list[str]]:
-    """Seeded split of piece names into (train, test); at least one on each side when there
-    are two or more pieces and ``test_fraction`` > 0."""
+#: How many seeded piece splits :func:`_split` compares (the first is the plain seeded shuffle).
+SPLIT_CANDIDATES = 64
+
+
+def shared_classes(train: Sequence[str], test: Sequence[str],
+                   classes: Mapping[str, Iterable[str]]) -> set[str]:
+    """The classes that occur on both sides of a piece split (``classes``: piece -> its
+    classes): the ones a model can learn from the training pieces *and* be tested on."""
+    seen_train = {c for piece in train for c in classes.get(piece, ())}
+    seen_test = {c for piece in test for c in classes.get(piece, ())}
+    return seen_train & seen_test
+
+
+def _split(pieces: Sequence[str], test_fraction: float, seed: int,
+           classes: Mapping[str, Iterable[str]] | None = None,
+           candidates: int = SPLIT_CANDIDATES) -> tuple[list[str], list[str]]:
+    """Seeded split of piece names into (train, test) -- by piece, never by page, so every font
+    of a piece lands on the same side; at least one piece on each side when there are two or
+    more pieces and ``test_fraction`` > 0.
+
+    Without ``classes`` the split is one seeded shuffle. With ``classes`` (piece -> the symbol
+    classes on its pages), ``candidates`` seeded shuffles of the same sizes are compared and the
+    first one whose test pieces hold the most classes that the training pieces hold too
+    (:func:`shared_classes`) is kept: a class that occurs in several pieces then gets into the
+    test pieces whenever a split of this size can put it there, while a class of a single piece
+    stays wherever that piece falls (it cannot be on both sides). The first candidate is the
+    plain shuffle; the result depends on ``seed`` (and the pieces) only."""
     order = sorted(pieces)
-    random.Random(f"split-{seed}").shuffle(order)
     n_test = round(test_fraction * len(order))
     if test_fraction > 0 and len(order) >= 2:
         n_test = min(max(n_test, 1), len(order) - 1)
@@ -561,8 +584,17 @@ def _split(pieces: Sequence[str], test_fraction: float, seed: int) -> tuple[list
         n_test = 0
         if test_fraction > 0:
             log.warning("only one usable piece (%s): it goes to train, test is empty", order)
-    test = sorted(order[:n_test])
-    return sorted(order[n_test:]), test
+    best: tuple[list[str], list[str]] | None = None
+    best_score = -1
+    for k in range(max(1, candidates) if classes is not None else 1):
+        shuffled = list(order)
+        random.Random(f"split-{seed}" if k == 0 else f"split-{seed}-{k}").shuffle(shuffled)
+        train, test = sorted(shuffled[n_test:]), sorted(shuffled[:n_test])
+        score = len(shared_classes(train, test, classes)) if classes is not None else 0
+        if score > best_score:
+            best, best_score = (train, test), score
+    assert best is not None
+    return best
 
 
 def _engrave_pieces(candidates: Sequence[str], n_pieces: int | None, fonts: Sequence[str],
@@ -594,7 +626,9 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
                   paper: tuple[int, int] = PAPER, max_pages_per_piece: int | None = None,
                   cache: ArtifactCache | None = None) -> EngravedDataset:
     """Engrave ``n_pieces`` usable pieces (None: all) in every font of ``fonts`` and split them
-    by piece, deterministically for ``seed``; cached as an artifact keyed by code and
+    by piece, deterministically for ``seed`` (of :data:`SPLIT_CANDIDATES` seeded splits, the
+    first whose test pieces share the most classes with the training pieces: :func:`_split`);
+    cached as an artifact keyed by code and
     parameters (``cache``: an ArtifactCache, default the user's).
 
     Pieces come from music21's corpus for ``composer`` (seeded order), or from ``sources``
@@ -612,7 +646,8 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
         raise ValueError(f"test_fraction must lie in [0, 1), got {test_fraction}")
     params = {"n_pieces": n_pieces, "fonts": fonts, "seed": seed, "composer": composer,
               "test_fraction": test_fraction, "interline": interline, "paper": list(paper),
-              "unit": UNIT, "max_pages_per_piece": max_pages_per_piece}
+              "unit": UNIT, "max_pages_per_piece": max_pages_per_piece,
+              "split_candidates": SPLIT_CANDIDATES}
     if sources is not None:
         data: dict[str, Any] = {"sources": {name: hashlib.sha256(text.encode()).hexdigest()
                                             for name, text in sorted(sources.items())}}
@@ -634,7 +669,10 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
                                f"({composer if sources is None else 'given sources'}): {reasons}")
         if n_pieces is not None and len(done) < n_pieces:
             log.warning("only %d of %d pieces could be engraved", len(done), n_pieces)
-        train_pieces, test_pieces = _split(list(done), test_fraction, seed)
+        piece_classes = {piece: {s.cls for p in pages for s in p.page.symbols}
+                         for piece, pages in done.items()}
+        train_pieces, test_pieces = _split(list(done), test_fraction, seed, piece_classes,
+                                           SPLIT_CANDIDATES)
         return EngravedDataset(
             train=[p for piece in train_pieces for p in done[piece]],
             test=[p for piece in test_pieces for p in done[piece]],

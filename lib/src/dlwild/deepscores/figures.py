@@ -1,5 +1,5 @@
 """Pictures of the DeepScores chapter: pages with their boxes, DWD target maps, detections
-against the ground truth."""
+against the ground truth, learning curves on held-out data."""
 
 from __future__ import annotations
 
@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.axes import Axes
+from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 
 from dlwild.deepscores.annotations import Box, Symbol
@@ -63,6 +64,11 @@ def _inside(box: Box, region: Region | None) -> bool:
 
 def _frame(ax: Axes, image: np.ndarray, region: Region | None) -> None:
     ax.imshow(image, cmap="gray", vmin=0, vmax=255, interpolation="nearest")
+    _frame_only(ax, region)
+
+
+def _frame_only(ax: Axes, region: Region | None) -> None:
+    """Zoom ``ax`` to ``region`` (x0, y0, x1, y1) and hide the ticks."""
     if region is not None:
         ax.set_xlim(region[0], region[2])
         ax.set_ylim(region[3], region[1])
@@ -88,23 +94,104 @@ def show_page(ax: Axes, image: np.ndarray, symbols: Sequence[Symbol],
             ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec=color, lw=lw))
 
 
+#: Colours of :func:`show_detections`: correct and false detections solid, misses dashed.
+DETECTION_STYLE = {
+    "correct detection": {"ec": "#009E73", "ls": "-"},   # bluish green
+    "false detection": {"ec": "#E41A1C", "ls": "-"},     # red
+    "missed symbol": {"ec": "#0072B2", "ls": "--"},      # blue, dashed
+}
+
+
+def detection_handles(lw: float = 1.5) -> list[Line2D]:
+    """Legend entries for the three kinds of box :func:`show_detections` draws."""
+    return [Line2D([], [], color=style["ec"], ls=style["ls"], lw=lw, label=label)
+            for label, style in DETECTION_STYLE.items()]
+
+
 def show_detections(ax: Axes, image: np.ndarray, truth: Sequence[Symbol],
                     detections: Sequence[Detection], *, region: Region | None = None,
-                    threshold: float = 0.5) -> dict[str, int]:
-    """Detections over the ground truth: true positives green, false positives red, missed
-    objects as dashed orange boxes (matched at IoU ``threshold``; objects of classes the
-    detector does not know are not drawn). Returns the counts over the whole page."""
+                    threshold: float = 0.5, legend: bool = False) -> dict[str, int]:
+    """Detections over the ground truth (:data:`DETECTION_STYLE`): true positives green, false
+    positives red, missed objects as dashed blue boxes (matched at IoU ``threshold``; objects of
+    classes the detector does not know are not drawn). With ``legend`` a key to the three
+    colours goes under the axes. Returns the counts over the whole page."""
     hit, found = match(truth, detections, threshold)
     _frame(ax, image, region)
+    missed = DETECTION_STYLE["missed symbol"]
     for obj, ok in zip(truth, found, strict=True):
         if not ok and _inside(obj.bbox, region):
             x0, y0, x1, y1 = obj.bbox
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, ec="#E69F00",
-                                   lw=1.0, ls="--"))
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.0, **missed))
     for det, ok in zip(detections, hit, strict=True):
         if _inside(det.bbox, region):
             x0, y0, x1, y1 = det.bbox
-            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False,
-                                   ec="#009E73" if ok else "#D55E00", lw=1.0))
+            style = DETECTION_STYLE["correct detection" if ok else "false detection"]
+            ax.add_patch(Rectangle((x0, y0), x1 - x0, y1 - y0, fill=False, lw=1.0, **style))
+    if legend:
+        ax.legend(handles=detection_handles(), loc="upper center", bbox_to_anchor=(0.5, -0.01),
+                  ncol=len(DETECTION_STYLE), frameon=False, fontsize=9)
     return {"true positives": sum(hit), "false positives": len(hit) - sum(hit),
             "missed": len(found) - sum(found)}
+
+
+def show_targets(axes: Sequence[Axes], image: np.ndarray, energy: np.ndarray, cls: np.ndarray,
+                 box_height: np.ndarray, classes: Sequence[str], e_max: int, *,
+                 region: Region | None = None) -> None:
+    """DWD's training targets on four axes: the input, the energy levels 0..``e_max`` - 1 and
+    the box map (height, px) each with a colour bar, and the class map (ids 1.. in the order of
+    ``classes``, 0 = background left blank) with a key to the classes seen in ``region``."""
+    from matplotlib.colors import BoundaryNorm, ListedColormap
+    from matplotlib.patches import Patch
+
+    ax_in, ax_e, ax_c, ax_b = axes
+    _frame(ax_in, image, region)
+    ax_in.set_title("input (working scale)")
+    levels = ax_e.imshow(energy, cmap="magma", vmin=-0.5, vmax=e_max - 0.5,
+                         interpolation="nearest")
+    bar = _colour_bar_below(ax_e, levels, "energy level")
+    bar.set_ticks(sorted({0, (e_max - 1) // 2, e_max - 1}))
+    ax_e.set_title(f"energy levels 0..{e_max - 1}")
+    palette = [plt.get_cmap("tab10")(i % 10) for i in range(len(classes))]
+    ids = np.ma.masked_equal(cls, 0)
+    ax_c.imshow(ids, cmap=ListedColormap(palette),
+                norm=BoundaryNorm(np.arange(0.5, len(classes) + 1), len(classes)),
+                interpolation="nearest")
+    ax_c.set_title("class map")
+    window = cls if region is None else cls[region[1]:region[3], region[0]:region[2]]
+    seen = [k for k in range(1, len(classes) + 1) if (window == k).any()]
+    ax_c.legend(handles=[Patch(color=palette[k - 1], label=classes[k - 1]) for k in seen],
+                loc="upper center", bbox_to_anchor=(0.5, -0.01), ncol=2, frameon=False,
+                fontsize=7, handlelength=1.0, columnspacing=0.8)
+    heights = np.ma.masked_equal(box_height, 0)
+    sizes = ax_b.imshow(heights, cmap="viridis", interpolation="nearest")
+    _colour_bar_below(ax_b, sizes, "box height (px)")
+    ax_b.set_title("box map (height, px)")
+    for ax in (ax_e, ax_c, ax_b):
+        _frame_only(ax, region)
+
+
+def _colour_bar_below(ax: Axes, mappable, label: str):
+    """A horizontal colour bar under ``ax``, as wide as it (so the panel keeps its size)."""
+    cax = ax.inset_axes((0.05, -0.1, 0.9, 0.05))
+    bar = ax.figure.colorbar(mappable, cax=cax, orientation="horizontal")
+    bar.ax.tick_params(labelsize=7)
+    bar.set_label(label, fontsize=8)
+    return bar
+
+
+def relabel_validation(fig: plt.Figure, word: str = "test", *, metrics_title: str | None = None
+                       ) -> plt.Figure:
+    """Rename the "val" curves of :func:`dlwild.core.plots.learning_curves` (``val loss``,
+    ``val accuracy``) to ``word`` -- for curves computed on held-out data that selects nothing
+    -- and retitle the metrics panel with ``metrics_title``. Returns ``fig``."""
+    for ax in fig.axes:
+        lines = ax.get_lines()
+        for line in lines:
+            label = line.get_label()
+            if label.startswith("val "):
+                line.set_label(f"{word} {label[4:]}")
+        if ax.get_legend() is not None:
+            ax.legend()
+    if metrics_title is not None and len(fig.axes) > 1:
+        fig.axes[1].set_title(metrics_title)
+    return fig

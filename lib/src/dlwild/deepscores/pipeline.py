@@ -8,6 +8,7 @@ skips the training."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
 from collections.abc import Callable, Mapping, Sequence
@@ -142,24 +143,50 @@ class Corpus:
     pages: int
     music21: str
     verovio: str
+    sha256: str = ""
 
     def record(self) -> dict[str, Any]:
         return {"name": "music21 corpus (Bach chorales)", "pieces": len(self.pieces),
                 "fonts": self.fonts, "pages": self.pages, "music21": self.music21,
-                "verovio": self.verovio,
+                "verovio": self.verovio, "sha256": self.sha256,
+                "sha256_of": "the engraved data set: its split, every page's annotations and "
+                             "pixels (dataset_sha256)",
                 "note": "real scores from the corpus shipped with music21, engraved here by "
                         "Verovio; not the DeepScores pages (engraved by LilyPond)"}
 
 
+def dataset_sha256(dataset: EngravedDataset) -> str:
+    """A checksum of the engraved data set as the chapter uses it: the build parameters, the
+    train/test pieces, and per page (in order) its side, annotations (every symbol's class and
+    boxes) and the bytes of its image, class mask and instance mask. Two runs that engraved the
+    same pages and split them alike print the same value."""
+    digest = hashlib.sha256()
+    head = {"params": dataset.params, "train_pieces": dataset.train_pieces,
+            "test_pieces": dataset.test_pieces}
+    digest.update(json.dumps(head, sort_keys=True).encode())
+    for side, pages in (("train", dataset.train), ("test", dataset.test)):
+        for engraved in pages:
+            page = engraved.page
+            digest.update(json.dumps(
+                {"side": side, "id": page.id, "size": [page.width, page.height],
+                 "symbols": [[s.cls, list(s.bbox), None if s.obbox is None else list(s.obbox)]
+                             for s in page.symbols]}).encode())
+            for array in (engraved.image, engraved.class_mask, engraved.instance_mask):
+                digest.update(str((array.dtype.str, array.shape)).encode())
+                digest.update(np.ascontiguousarray(array).tobytes())
+    return digest.hexdigest()
+
+
 def corpus_record(dataset: EngravedDataset) -> Corpus:
-    """What the engraved data set was made from."""
+    """What the engraved data set was made from, with its checksum (:func:`dataset_sha256`)."""
     import music21
 
     from dlwild.deepscores.engrave import verovio_version
 
     return Corpus(pieces=[*dataset.train_pieces, *dataset.test_pieces],
                   fonts=list(dataset.params.get("fonts", [])), pages=len(dataset.pages()),
-                  music21=music21.__version__, verovio=verovio_version())
+                  music21=music21.__version__, verovio=verovio_version(),
+                  sha256=dataset_sha256(dataset))
 
 
 def scaled_pair(image: np.ndarray, page: Page, scale: float) -> tuple[np.ndarray, Page]:
