@@ -325,18 +325,3 @@ def test_target_figure_keys_the_classes_in_view_and_has_colour_bars():
     assert [b.get_xlabel() for b in bars] == ["energy level", "box height (px)"]
     plt.close(fig)
 
-
-def test_held_out_curves_are_relabelled():
-    import matplotlib.pyplot as plt
-
-    fig, (a, b) = plt.subplots(1, 2)
-    a.plot([1, 2], [1, 0.5], label="train loss")
-    a.plot([1, 2], [1, 0.7], label="val loss")
-    a.legend()
-    b.plot([1, 2], [0.5, 0.9], label="val accuracy")
-    b.legend()
-    figures.relabel_validation(fig, "test", metrics_title="on the test patches")
-    assert [t.get_text() for t in a.get_legend().get_texts()] == ["train loss", "test loss"]
-    assert [t.get_text() for t in b.get_legend().get_texts()] == ["test accuracy"]
-    assert b.get_title() == "on the test patches"
-    plt.close(fig)

@@ -47,11 +47,18 @@ def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any):
     return plt.subplots(nrows, ncols, **kwargs)
 
 
-def learning_curves(history: Any, *, title: str | None = None, metrics: list[str] | None = None):
+def learning_curves(history: Any, *, title: str | None = None, metrics: list[str] | None = None,
+                    held_out: str = "val", metrics_title: str = "Validation metrics"):
     """Plot training (and validation) loss per epoch, plus any extra metrics on a second panel.
 
     ``history`` is a :class:`dlwild.core.train.History` or a DataFrame with an ``epoch`` column.
-    Returns the matplotlib Figure (the notebook shows it)."""
+    ``held_out`` names the held-out data in the legends (e.g. ``"test"`` for curves on test data
+    that select nothing), ``metrics_title`` the second panel. Returns the matplotlib Figure."""
+
+    def label(column: str) -> str:
+        text = column.replace("_", " ")
+        return f"{held_out} {text[4:]}" if text.startswith("val ") else text
+
     frame = history if isinstance(history, pd.DataFrame) else history.to_frame()
     if "epoch" not in frame.columns and frame.index.name == "epoch":
         frame = frame.reset_index()
@@ -65,7 +72,7 @@ def learning_curves(history: Any, *, title: str | None = None, metrics: list[str
     fig, axes = figure(1, 2 if extra else 1, figsize=(10 if extra else 6, 3.6), squeeze=False)
     ax = axes[0, 0]
     for column in losses:
-        ax.plot(frame["epoch"], frame[column], marker="o", ms=3, label=column.replace("_", " "))
+        ax.plot(frame["epoch"], frame[column], marker="o", ms=3, label=label(column))
     best = getattr(history, "best_epoch", None)
     if best is not None:
         ax.axvline(best, color="#888888", ls="--", lw=1, label=f"best epoch ({best})")
@@ -74,8 +81,7 @@ def learning_curves(history: Any, *, title: str | None = None, metrics: list[str
     if extra:
         ax2 = axes[0, 1]
         for column in extra:
-            label = column.replace("_", " ")
-            ax2.plot(frame["epoch"], frame[column], marker="o", ms=3, label=label)
-        ax2.set(xlabel="epoch", ylabel="value", title="Validation metrics")
+            ax2.plot(frame["epoch"], frame[column], marker="o", ms=3, label=label(column))
+        ax2.set(xlabel="epoch", ylabel="value", title=metrics_title)
         ax2.legend()
     return fig

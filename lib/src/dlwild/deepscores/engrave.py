@@ -562,6 +562,14 @@ def shared_classes(train: Sequence[str], test: Sequence[str],
     return seen_train & seen_test
 
 
+def classes_by_piece(pages: Iterable[EngravedPage]) -> dict[str, set[str]]:
+    """Piece name -> the symbol classes on its pages (the input of :func:`shared_classes`)."""
+    out: dict[str, set[str]] = {}
+    for engraved in pages:
+        out.setdefault(engraved.page.piece, set()).update(s.cls for s in engraved.page.symbols)
+    return out
+
+
 def _split(pieces: Sequence[str], test_fraction: float, seed: int,
            classes: Mapping[str, Iterable[str]] | None = None,
            candidates: int = SPLIT_CANDIDATES) -> tuple[list[str], list[str]]:
@@ -669,8 +677,7 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
                                f"({composer if sources is None else 'given sources'}): {reasons}")
         if n_pieces is not None and len(done) < n_pieces:
             log.warning("only %d of %d pieces could be engraved", len(done), n_pieces)
-        piece_classes = {piece: {s.cls for p in pages for s in p.page.symbols}
-                         for piece, pages in done.items()}
+        piece_classes = classes_by_piece(p for pages in done.values() for p in pages)
         train_pieces, test_pieces = _split(list(done), test_fraction, seed, piece_classes,
                                            SPLIT_CANDIDATES)
         return EngravedDataset(

@@ -1,5 +1,5 @@
 """Pictures of the DeepScores chapter: pages with their boxes, DWD target maps, detections
-against the ground truth, learning curves on held-out data."""
+against the ground truth."""
 
 from __future__ import annotations
 
@@ -178,20 +178,3 @@ def _colour_bar_below(ax: Axes, mappable, label: str):
     bar.set_label(label, fontsize=8)
     return bar
 
-
-def relabel_validation(fig: plt.Figure, word: str = "test", *, metrics_title: str | None = None
-                       ) -> plt.Figure:
-    """Rename the "val" curves of :func:`dlwild.core.plots.learning_curves` (``val loss``,
-    ``val accuracy``) to ``word`` -- for curves computed on held-out data that selects nothing
-    -- and retitle the metrics panel with ``metrics_title``. Returns ``fig``."""
-    for ax in fig.axes:
-        lines = ax.get_lines()
-        for line in lines:
-            label = line.get_label()
-            if label.startswith("val "):
-                line.set_label(f"{word} {label[4:]}")
-        if ax.get_legend() is not None:
-            ax.legend()
-    if metrics_title is not None and len(fig.axes) > 1:
-        fig.axes[1].set_title(metrics_title)
-    return fig

@@ -143,7 +143,7 @@ class Corpus:
     pages: int
     music21: str
     verovio: str
-    sha256: str = ""
+    sha256: str
 
     def record(self) -> dict[str, Any]:
         return {"name": "music21 corpus (Bach chorales)", "pieces": len(self.pieces),
