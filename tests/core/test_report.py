@@ -95,6 +95,12 @@ def test_run_writes_a_valid_record(tmp_path, monkeypatch):
     assert report.validate(record) == []
 
 
+def test_hardware_records_torch_threads(monkeypatch):
+    torch = pytest.importorskip("torch")
+    monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
+    assert report.hardware("cpu")["torch_threads"] == 3
+
+
 def test_nan_metrics_are_refused(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
     with pytest.raises(report.ResultsError, match="NaN"):

@@ -277,7 +277,8 @@ def package_versions(names: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, st
 
 
 def hardware(device: Any = None) -> dict[str, Any]:
-    """What the run ran on: platform, CPU count, memory and the torch device."""
+    """What the run ran on: platform, CPU count, memory, the torch device and torch's CPU
+    thread count (float sums on CPU, and so the last digits of some results, depend on it)."""
     info: dict[str, Any] = {
         "platform": platform.platform(), "machine": platform.machine(),
         "cpus": os.cpu_count(),
@@ -287,6 +288,8 @@ def hardware(device: Any = None) -> dict[str, Any]:
         info["memory_gb"] = round(pages * size / 2**30, 1)
     except (ValueError, OSError, AttributeError):
         pass
+    if "torch" in sys.modules:
+        info["torch_threads"] = sys.modules["torch"].get_num_threads()
     if device is not None:
         info["device"] = str(device)
         if str(device).startswith("cuda"):
