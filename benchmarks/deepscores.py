@@ -10,6 +10,12 @@
    interline of 10 px and at half that scale (the original DWD's 0.5), for the quick-scale
    network, each in its own subprocess so that its peak memory (maxrss) is its own.
    Target: a test page in under 10 s on 2 cores.
+3. The forecast of a full-scale run: one optimiser step of the full detector (``SETTINGS["full"]``
+   width, classes and crop, its loss on a real engraved crop) and of the paper-like classifier
+   (its patch size, batch 64), each in its own subprocess, times the steps a full run takes
+   (two detectors, joint and staged, and at most ``classifier_classes x patches_per_class``
+   patches for ``classifier_epochs``), plus engraving every corpus piece in every font at the
+   measured pieces per second.  No target: it says whether a full run needs a GPU.
 
 Targets live here, never as timing assertions in tests. Results go to
 ``_build/benchmarks/deepscores.json``. Run with ``.venv/bin/python benchmarks/deepscores.py``
@@ -48,6 +54,71 @@ print(json.dumps({"scale": scale, "pixels": int(image.size), "forward_s": forwar
                   "decode_s": decode,
                   "peak_rss_mb": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024}))
 """
+
+FULL_STEP = """
+import json, sys, time
+import torch
+from torch.utils.data import default_collate
+from dlwild.deepscores import classify, dwd, engrave, pipeline as dp
+torch.set_num_threads(2)
+full, part, steps = dp.SETTINGS["full"], sys.argv[1], int(sys.argv[3])
+torch.manual_seed(0)
+if part == "detector":
+    page = engrave.engrave(engrave.corpus_score(sys.argv[2]), piece=sys.argv[2])[0]
+    image, annotations = dp.scaled(page, full.detector_scale)
+    classes = classify.top_classes([annotations], full.detector_classes)
+    crops = dwd.DWDCrops([(image, annotations)], dwd.class_index(classes), crop=full.crop,
+                         config=dwd.TargetConfig(e_max=full.e_max), crops_per_page=1, seed=0)
+    model = dwd.DWDNet(full.detector_classes, full.e_max, width=full.width).train()
+    loss_fn, batch = dwd.DWDLoss(dp.schedule_for("joint", full.steps)), default_collate([crops[0]])
+    optimizer = dp.optimizer_for(full.optimizer, full.lr)(model.parameters())
+else:
+    model = classify.SymbolResNet(full.classifier_classes, width=full.classifier_width,
+                                  blocks=full.classifier_blocks, in_size=full.patch_size).train()
+    x = torch.rand(64, 1, *full.patch_size)
+    y = torch.randint(0, full.classifier_classes, (64,))
+    loss_fn, batch = (lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])), (x, y)
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+def step():
+    optimizer.zero_grad(set_to_none=True)
+    loss_fn(model, batch).backward()
+    optimizer.step()
+step()
+start = time.perf_counter()
+for _ in range(steps):
+    step()
+print(json.dumps({"step_s": (time.perf_counter() - start) / steps}))
+"""
+
+
+def full_step(part: str, piece: str, steps: int = 3) -> float:
+    """Seconds per optimiser step of the full-scale ``detector`` or ``classifier``."""
+    done = subprocess.run([sys.executable, "-c", FULL_STEP, part, piece, str(steps)],
+                          check=True, capture_output=True, text=True)
+    return json.loads(done.stdout.strip().splitlines()[-1])["step_s"]
+
+
+def full_forecast(piece: str, pieces_per_s: float) -> dict:
+    """Hours of a full-scale run on this machine, by part (see the module docstring)."""
+    from dlwild.deepscores import engrave
+    from dlwild.deepscores.pipeline import SETTINGS
+
+    full = SETTINGS["full"]
+    detector_s = full_step("detector", piece)
+    classifier_s = full_step("classifier", piece)
+    n_pieces = len(engrave.corpus_pieces("bach")) if full.pieces is None else full.pieces
+    classifier_steps = full.classifier_epochs * -(-full.classifier_classes
+                                                  * full.patches_per_class // 64)
+    parts = {
+        "engraving": n_pieces * len(full.fonts) / pieces_per_s,
+        "detectors (joint + staged)": 2 * full.steps * detector_s,
+        "classifier": classifier_steps * classifier_s,
+    }
+    return {"detector_step_s": round(detector_s, 3), "classifier_step_s": round(classifier_s, 3),
+            "pieces": n_pieces, "fonts": len(full.fonts), "detector_steps": 2 * full.steps,
+            "classifier_steps": classifier_steps,
+            "hours": {k: round(v / 3600, 2) for k, v in parts.items()},
+            "total_hours": round(sum(parts.values()) / 3600, 2)}
 
 
 def verovio_pages(pieces: list[str], full: bool) -> tuple[int, float]:
@@ -108,9 +179,11 @@ def main() -> None:
     results["verovio_svg_pages_per_s"] = n / s
     n, s = verovio_pages(pieces, full=True)
     results["verovio_full_pages_per_s"] = n / s
+    pieces_per_s = len(pieces) / s
     lily = lilypond_pages(pieces)
     results["lilypond_pages_per_s"] = None if lily is None else lily[0] / lily[1]
     results["detector"] = [detector(scale, pieces[0]) for scale in (1.0, 0.5)]
+    results["full_forecast"] = full_forecast(pieces[0], pieces_per_s)
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "deepscores.json").write_text(json.dumps(results, indent=2))
 
@@ -128,6 +201,14 @@ def main() -> None:
         print(f"detector at scale {row['scale']}: {row['pixels'] / 1e6:.2f} Mpx, forward "
               f"{row['forward_s']:.2f} s + decode {row['decode_s']:.2f} s = {total:.2f} s per "
               f"page (target < 10 s), peak {row['peak_rss_mb']:.0f} MB")
+    forecast = results["full_forecast"]
+    print(f"full-scale run forecast on this machine: {forecast['total_hours']:.1f} h")
+    for part, hours in forecast["hours"].items():
+        print(f"  {part:<28} {hours:7.2f} h")
+    print(f"  (detector {forecast['detector_step_s']:.2f} s/step x {forecast['detector_steps']}, "
+          f"classifier {forecast['classifier_step_s']:.2f} s/step x "
+          f"{forecast['classifier_steps']}, {forecast['pieces']} pieces x "
+          f"{forecast['fonts']} fonts engraved)")
 
 
 if __name__ == "__main__":

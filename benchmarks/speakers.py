@@ -20,6 +20,12 @@ Three things decide whether the speaker chapter runs in minutes or hours, so the
    n/2 speakers x 2 utterances, 512-d unit-norm centres plus Gaussian noise.  The empirical
    exponent is the least-squares slope of log(seconds) over log(n); the curve is drawn to
    ``_build/benchmarks/speakers_cost.png``.
+4. The forecast of a full-scale run (not with ``--quick``): every network ``SETTINGS["full"]``
+   trains (the two CNNs, the BiLSTM at 400 ms and the BiLSTM of each swept segment length),
+   built by the pipeline with its optimiser, batch size and input length, timed per optimiser
+   step in its own subprocess and multiplied by its minibatches.  Optimiser steps only: the
+   per-epoch validation and the clustering add a few per cent.  No target: it says whether a
+   full run is an overnight job on this machine or one for a GPU.
 
 Targets live here, never as timing assertions in tests.  Results go to
 ``_build/benchmarks/speakers.json``.  Run with
@@ -135,6 +141,63 @@ def train_one(name: str, steps: int) -> dict:
             "parameters": sum(p.numel() for p in model.parameters()),
             "step_s": round(step_s, 4), "snippets_per_s": round(batch / step_s, 1),
             "maxrss_mb": round(maxrss_mb(), 1), "threads": torch.get_num_threads()}
+
+
+def full_jobs() -> list[tuple[str, int, int]]:
+    """``(network, segment ms, minibatches)`` of every network a full-scale run trains."""
+    from dlwild.speakers.pipeline import SETTINGS
+
+    full = SETTINGS["full"]
+    jobs = [("cnn2016", 1000, full.batches["cnn2016"]), ("cnn2017", 1000, full.batches["cnn2017"]),
+            ("bilstm2018", full.segment_ms, full.batches["bilstm2018"])]
+    return jobs + [("bilstm2018", ms, full.sweep_batches) for ms in full.sweep_ms]
+
+
+def forecast_one(kind: str, segment_ms: int, steps: int) -> dict:
+    """Seconds per optimiser step of one full-scale network (run in a subprocess), built and
+    optimised exactly as the pipeline does at full scale."""
+    import torch
+
+    from dlwild.speakers.losses import pkld_loss_fn
+    from dlwild.speakers.pipeline import SETTINGS, frames_for, make_network, make_optimizer
+
+    full = SETTINGS["full"]
+    torch.manual_seed(0)
+    model = make_network(kind, full.n_train_speakers, full).train()
+    opt = make_optimizer(full.optimizer[kind])(model.parameters())
+    batch, frames = full.batch_size[kind], frames_for(segment_ms)
+    x = torch.randn(batch, frames, 128) if kind == "bilstm2018" else torch.randn(batch, 128,
+                                                                                  frames)
+    y = torch.randint(0, full.n_train_speakers, (batch,))
+    y[1::2] = y[::2]
+    if kind == "cnn2016":
+        loss_fn = lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])  # noqa: E731
+    else:
+        loss_fn = pkld_loss_fn(margin=3.0 if kind == "bilstm2018" else 2.0)
+
+    def step() -> None:
+        opt.zero_grad(set_to_none=True)
+        loss_fn(model, (x, y)).backward()
+        opt.step()
+
+    step()
+    return {"step_s": round(timed(step, repeat=steps), 4), "batch": batch,
+            "optimizer": full.optimizer[kind], "threads": torch.get_num_threads()}
+
+
+def bench_full_forecast(steps: int) -> list[dict]:
+    rows = []
+    for kind, ms, batches in full_jobs():
+        done = subprocess.run([sys.executable, __file__, "--forecast-one", f"{kind}:{ms}",
+                               "--steps", str(steps)], capture_output=True, text=True, cwd=ROOT)
+        if done.returncode:
+            raise SystemExit(f"forecast of {kind} ({ms} ms) failed:\n{done.stderr}")
+        one = json.loads(done.stdout.strip().splitlines()[-1])
+        rows.append({"network": kind, "segment_ms": ms, "minibatches": batches, **one,
+                     "hours": round(one["step_s"] * batches / 3600, 2)})
+        print(f"  {kind:<11} {ms:5d} ms: {one['step_s']:.3f} s/step x {batches:6d} = "
+              f"{rows[-1]['hours']:6.2f} h", flush=True)
+    return rows
 
 
 def bench_training(names: list[str], steps: int) -> dict:
@@ -258,9 +321,14 @@ def main() -> int:
     parser.add_argument("--steps", type=int, default=3, help=argparse.SUPPRESS)
     parser.add_argument("--cap", type=float, default=150.0,
                         help="skip dominant sets at an n extrapolated to take longer (s)")
+    parser.add_argument("--forecast-one", help=argparse.SUPPRESS)
     args = parser.parse_args()
     if args.train_one:
         print(json.dumps(train_one(args.train_one, args.steps)))
+        return 0
+    if args.forecast_one:
+        kind, ms = args.forecast_one.split(":")
+        print(json.dumps(forecast_one(kind, int(ms), args.steps)))
         return 0
 
     quick = args.quick
@@ -273,6 +341,10 @@ def main() -> int:
     print("clustering ...", flush=True)
     sizes = [80, 160, 320] if quick else [80, 160, 320, 640, 1280, 2560]
     clus = bench_clustering(sizes, cap_s=args.cap)
+    forecast = []
+    if not quick:
+        print("full-scale forecast ...", flush=True)
+        forecast = bench_full_forecast(steps=3)
     keys = ("ds_s", "ahc_total_s", "ahc_linkage_s", "best_cut_s")
     measured = {k: [(r["n"], r[k]) for r in clus if r.get(k) is not None] for k in keys}
     exps = {k: slope(*zip(*v, strict=True)) for k, v in measured.items()}
@@ -334,6 +406,10 @@ def main() -> int:
     for k in keys:
         print(f"  {k:<14} {exps[k]:5.2f} | {tail[k]:5.2f}")
 
+    if forecast:
+        hours = sum(r["hours"] for r in forecast)
+        print(f"\nfull-scale run forecast on this machine: {hours:.1f} h of optimiser steps "
+              f"({len(forecast)} networks; validation and clustering add a few per cent)")
     OUT.mkdir(parents=True, exist_ok=True)
     figure = OUT / "speakers_cost.png"
     plot_cost(clus, exps, figure)
@@ -343,6 +419,8 @@ def main() -> int:
               "table": table, "features": feats, "training": train, "clustering": clus,
               "exponents": {k: round(v, 3) for k, v in exps.items()},
               "exponents_last3": {k: round(v, 3) for k, v in tail.items()},
+              "full_forecast": {"networks": forecast,
+                                "hours": round(sum(r["hours"] for r in forecast), 2)},
               "figure": str(figure.relative_to(ROOT))}
     (OUT / "speakers.json").write_text(json.dumps(result, indent=2) + "\n")
     return 0 if all(r["met"] is not False for r in table) else 1
