@@ -215,7 +215,6 @@ def test_match_counts_true_and_false_positives():
     hit, found = figures.match(truth, dets)
     assert hit == [True, False, False]  # duplicate and wrong class are false positives
     assert found == [True, False, False]
-    assert figures.iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
 
 
 def test_table_1_means_as_printed():

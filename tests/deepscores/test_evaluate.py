@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from dlwild.deepscores.annotations import Page, Symbol
+from dlwild.deepscores import evaluate
 from dlwild.deepscores.evaluate import Detection, aggregate, average_precision
 
 
@@ -113,3 +114,34 @@ def test_many_detections_per_page_are_all_kept():
                                                                     strict=True)]}
     assert len(boxes) > 100
     assert average_precision(gt, dets).ap50["note"] == pytest.approx(1.0)
+
+
+def test_iou_of_half_overlapping_boxes():
+    assert evaluate.iou((0, 0, 10, 10), (5, 0, 15, 10)) == pytest.approx(1 / 3)
+    assert evaluate.iou((0, 0, 10, 10), (10, 0, 20, 10)) == 0.0
+
+
+def test_confusions_say_where_each_symbol_went():
+    page = Page("p", 100, 100, [Symbol("keySharp", (0, 0, 10, 10), 1),
+                                Symbol("keySharp", (20, 0, 30, 10), 2),
+                                Symbol("accidentalSharp", (40, 0, 50, 10), 3),
+                                Symbol("keySharp", (60, 0, 70, 10), 4),
+                                Symbol("gClef", (80, 0, 90, 10), 5)])
+    dets = {"p": [Detection("accidentalSharp", (0, 0, 10, 10), 0.9),  # found, wrong name
+                  Detection("keySharp", (25, 0, 35, 10), 0.8),  # IoU 1/3: missed at 0.5
+                  Detection("accidentalSharp", (40, 0, 50, 10), 0.7),
+                  Detection("keySharp", (61, 0, 71, 10), 0.6)]}
+    counts = evaluate.confusions([page], dets, ["keySharp", "accidentalSharp"])
+    assert counts.loc["keySharp"].to_dict() == {"keySharp": 1, "accidentalSharp": 1,
+                                                "missed": 1}
+    assert counts.loc["accidentalSharp"].to_dict() == {"keySharp": 0, "accidentalSharp": 1,
+                                                       "missed": 0}
+    assert counts.to_numpy().sum() == 4  # the gClef is not among the classes asked for
+    lenient = evaluate.confusions([page], dets, ["keySharp"], threshold=0.25)
+    assert lenient.loc["keySharp", "keySharp"] == 2
+
+
+def test_confusions_of_a_page_without_detections_are_all_missed():
+    page = Page("p", 50, 50, [Symbol("a", (0, 0, 10, 10), 1)])
+    counts = evaluate.confusions([page], {}, ["a"])
+    assert counts.loc["a", "missed"] == 1 and counts.loc["a", "a"] == 0

@@ -12,6 +12,10 @@ A class without ground truth has no AP (NaN): its detections are all false posit
 is nothing to recall.  :func:`aggregate` turns per-class APs into DeepScoresV2 Table IV's
 "mean" (plain mean over the class rows, a class with no occurrence counting as AP 0) and
 "weighted mean" (weighted by the number of occurrences).
+
+:func:`confusions` says where the symbols of a class went: to a detection of which class (at
+IoU 0.5), or missed -- what AP alone cannot tell (a class with AP 0 may be found every time
+under another name).
 """
 
 from __future__ import annotations
@@ -32,6 +36,8 @@ __all__ = [
     "Detection",
     "aggregate",
     "average_precision",
+    "confusions",
+    "iou",
 ]
 
 COCO_IOUS: tuple[float, ...] = tuple(round(0.5 + 0.05 * i, 2) for i in range(10))
@@ -110,6 +116,42 @@ def aggregate(
     total = sum(weights)
     weighted = float(np.dot(values, weights) / total) if total else float("nan")
     return {"mean": mean, "weighted_mean": weighted}
+
+
+def iou(a: Box, b: Box) -> float:
+    """Intersection over union of two (x0, y0, x1, y1) boxes."""
+    w = min(a[2], b[2]) - max(a[0], b[0])
+    h = min(a[3], b[3]) - max(a[1], b[1])
+    if w <= 0 or h <= 0:
+        return 0.0
+    inter = w * h
+    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
+    return inter / union if union > 0 else 0.0
+
+
+def confusions(ground_truth: Sequence[Page], detections: Mapping[str, Sequence[Detection]],
+               classes: Sequence[str], *, threshold: float = 0.5):
+    """Counts of true class (rows) against the class of the best-overlapping detection of any
+    class on the same page (columns; ``"missed"`` when no detection reaches IoU
+    ``threshold``), for the ground-truth symbols of ``classes``.  Not one-to-one: a detection
+    may explain several symbols.  A ``pandas.DataFrame`` of ints."""
+    import pandas as pd
+
+    classes = list(classes)
+    counts = pd.DataFrame(0, index=pd.Index(classes, name="true class"),
+                          columns=pd.Index([*classes, "missed"], name="detected as"))
+    for page in ground_truth:
+        found = detections.get(page.id, ())
+        for symbol in page.symbols:
+            if symbol.cls not in counts.index:
+                continue
+            best = max(found, key=lambda d: iou(d.bbox, symbol.bbox), default=None)
+            name = (best.cls if best is not None and iou(best.bbox, symbol.bbox) >= threshold
+                    else "missed")
+            if name not in counts.columns:
+                counts[name] = 0
+            counts.loc[symbol.cls, name] += 1
+    return counts
 
 
 def _xywh(box: Box) -> list[float]:

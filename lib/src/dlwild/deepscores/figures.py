@@ -12,7 +12,7 @@ from matplotlib.lines import Line2D
 from matplotlib.patches import Polygon, Rectangle
 
 from dlwild.deepscores.annotations import Box, Symbol
-from dlwild.deepscores.evaluate import Detection
+from dlwild.deepscores.evaluate import Detection, iou
 
 Region = tuple[int, int, int, int]  # x0, y0, x1, y1 in page pixels
 
@@ -21,17 +21,6 @@ def class_colors(classes: Sequence[str]) -> dict[str, tuple[float, ...]]:
     """A distinct colour per class (tab20, cycling)."""
     cmap = plt.get_cmap("tab20")
     return {name: cmap(i % 20) for i, name in enumerate(classes)}
-
-
-def iou(a: Box, b: Box) -> float:
-    """Intersection over union of two (x0, y0, x1, y1) boxes."""
-    w = min(a[2], b[2]) - max(a[0], b[0])
-    h = min(a[3], b[3]) - max(a[1], b[1])
-    if w <= 0 or h <= 0:
-        return 0.0
-    inter = w * h
-    union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - inter
-    return inter / union if union > 0 else 0.0
 
 
 def match(truth: Sequence[Symbol], detections: Sequence[Detection],
