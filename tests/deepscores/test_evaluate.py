@@ -7,8 +7,8 @@ import math
 import numpy as np
 import pytest
 
-from dlwild.deepscores.annotations import Page, Symbol
 from dlwild.deepscores import evaluate
+from dlwild.deepscores.annotations import Page, Symbol
 from dlwild.deepscores.evaluate import Detection, aggregate, average_precision
 
 
