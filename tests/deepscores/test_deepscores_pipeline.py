@@ -308,6 +308,19 @@ def test_detection_figure_has_a_key_with_three_distinct_colours():
     plt.close(fig)
 
 
+def test_confusion_figure_numbers_every_nonzero_cell_and_colours_row_shares():
+    import matplotlib.pyplot as plt
+    import pandas as pd
+
+    counts = pd.DataFrame([[3, 1, 0], [0, 0, 4]], index=["a", "b"], columns=["a", "b", "missed"])
+    fig, ax = plt.subplots()
+    figures.show_confusions(ax, counts)
+    assert sorted(t.get_text() for t in ax.texts) == ["1", "3", "4"]
+    np.testing.assert_allclose(ax.images[0].get_array(), [[0.75, 0.25, 0], [0, 0, 1]])
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["a", "b", "missed"]
+    plt.close(fig)
+
+
 def test_target_figure_keys_the_classes_in_view_and_has_colour_bars():
     import matplotlib.pyplot as plt
 

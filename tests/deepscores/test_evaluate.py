@@ -137,6 +137,8 @@ def test_confusions_say_where_each_symbol_went():
     assert counts.loc["accidentalSharp"].to_dict() == {"keySharp": 0, "accidentalSharp": 1,
                                                        "missed": 0}
     assert counts.to_numpy().sum() == 4  # the gClef is not among the classes asked for
+    assert evaluate.describe_confusions(counts, "keySharp") == (
+        "keySharp (3 test symbols: 1 found as keySharp, 1 found as accidentalSharp, 1 missed)")
     lenient = evaluate.confusions([page], dets, ["keySharp"], threshold=0.25)
     assert lenient.loc["keySharp", "keySharp"] == 2
 

@@ -37,6 +37,7 @@ __all__ = [
     "aggregate",
     "average_precision",
     "confusions",
+    "describe_confusions",
     "iou",
 ]
 
@@ -152,6 +153,15 @@ def confusions(ground_truth: Sequence[Page], detections: Mapping[str, Sequence[D
                 counts[name] = 0
             counts.loc[symbol.cls, name] += 1
     return counts
+
+
+def describe_confusions(counts, name: str) -> str:
+    """One class's row of :func:`confusions` in words, largest share first, e.g.
+    ``"keySharp (136 test symbols: 120 found as accidentalSharp, 16 missed)"``."""
+    row = counts.loc[name]
+    parts = [f"{n} {'missed' if dest == 'missed' else 'found as ' + dest}"
+             for dest, n in row[row > 0].sort_values(ascending=False, kind="stable").items()]
+    return f"{name} ({row.sum()} test symbols: {', '.join(parts)})"
 
 
 def _xywh(box: Box) -> list[float]:

@@ -1,5 +1,5 @@
 """Pictures of the DeepScores chapter: pages with their boxes, DWD target maps, detections
-against the ground truth."""
+against the ground truth, and where each class's symbols went."""
 
 from __future__ import annotations
 
@@ -167,3 +167,21 @@ def _colour_bar_below(ax: Axes, mappable, label: str):
     bar.set_label(label, fontsize=8)
     return bar
 
+
+def show_confusions(ax: Axes, counts) -> None:
+    """Heat map of :func:`~dlwild.deepscores.evaluate.confusions` (a DataFrame of counts): the
+    colour is each cell's share of its row (a class's symbols), the number is the count."""
+    values = counts.to_numpy()
+    share = values / np.maximum(values.sum(axis=1, keepdims=True), 1)
+    image = ax.imshow(share, cmap="Blues", vmin=0, vmax=1, aspect="auto")
+    for (i, j), n in np.ndenumerate(values):
+        if n:
+            ax.text(j, i, f"{n:,}", ha="center", va="center", fontsize=8,
+                    color="white" if share[i, j] > 0.6 else "black")
+    ax.set_xticks(range(values.shape[1]), list(counts.columns), rotation=45, ha="right",
+                  fontsize=8)
+    ax.set_yticks(range(values.shape[0]), list(counts.index), fontsize=8)
+    ax.set(xlabel="detected as", ylabel="true class")
+    ax.grid(False)
+    bar = ax.figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    bar.set_label("share of the class's symbols", fontsize=8)
