@@ -58,3 +58,23 @@ def test_data_commands():
     assert listing.returncode == 0 and "mnist" in listing.stdout and "CC BY" in listing.stdout
     done = dlwild("data", "fetch", "nope")
     assert done.returncode == 1 and "unknown data set 'nope'" in done.stderr
+
+
+def test_record_takes_only_a_full_run(project):
+    done = dlwild("--root", str(project), "record", "tiny")
+    assert done.returncode == 1 and "does not exist" in done.stderr
+    assert dlwild("--root", str(project), "run", "tiny").returncode == 0
+    done = dlwild("--root", str(project), "record", "tiny")
+    assert done.returncode == 1 and "comes from a quick run" in done.stderr
+    assert not (project / "book" / "records" / "tiny.full.json").exists()
+    assert dlwild("--root", str(project), "run", "tiny", "--scale", "full").returncode == 0
+    done = dlwild("--root", str(project), "record", "tiny")
+    assert done.returncode == 0, done.stderr
+    assert "git could not compare" in done.stdout  # the throw-away book is no git checkout
+    saved = project / "book" / "records" / "tiny.full.json"
+    assert saved.read_bytes() == (project / "results" / "tiny.json").read_bytes()
+    from dlwild.core import report
+
+    assert report.load_record("tiny", project / "book" / "records")["scale"] == "full"
+    done = dlwild("--root", str(project), "record", "nope")
+    assert done.returncode == 1 and "unknown chapter 'nope'" in done.stderr

@@ -4,6 +4,7 @@ failures that keep the last good page, parameter checks, and the offline fallbac
 from __future__ import annotations
 
 import json
+import subprocess
 
 import nbformat
 import pytest
@@ -138,3 +139,33 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
     assert text.count("[probe](../notebooks/probe.ipynb)") == 2 * len(record["claims"])
     assert ")<br>full · " in text and ")<br>quick · " in text
     assert text.count('<span class="dlwild-sub">') == 2 * len(record["claims"])
+
+
+def test_changed_since_names_the_training_files_edited_after_a_commit(tmp_path):
+    from dlwild.runner import changed_since
+
+    def git(*args):
+        return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
+                              text=True).stdout.strip()
+
+    git("init", "-q")
+    git("config", "user.email", "t@example.org")
+    git("config", "user.name", "t")
+    (tmp_path / "train.py").write_text("a = 1\n")
+    (tmp_path / "plots.py").write_text("b = 1\n")
+    git("add", ".")
+    git("commit", "-qm", "one")
+    commit = git("rev-parse", "HEAD")
+    files = [tmp_path / "train.py", tmp_path / "plots.py"]
+    assert changed_since(tmp_path, commit, files) == []
+    (tmp_path / "train.py").write_text("a = 2\n")
+    assert changed_since(tmp_path, commit + "+dirty", files) == ["train.py"]
+    assert changed_since(tmp_path, "0" * 40, files) is None  # a commit this checkout lacks
+
+
+def test_training_code_files_are_the_pipelines_modules():
+    from dlwild.runner import training_code_files
+
+    names = {p.name for p in training_code_files("speakers")}
+    assert {"models.py", "losses.py", "train.py"} <= names and "cluster.py" not in names
+    assert training_code_files("no_such_chapter") == []

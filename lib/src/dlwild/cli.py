@@ -50,6 +50,10 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="print the book-wide reproduction table")
 
+    record = sub.add_parser("record", help="save a chapter's full-scale results as its "
+                                           "committed record (book/records/)")
+    record.add_argument("chapter")
+
     data = sub.add_parser("data", help="the registered data sets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
     data_sub.add_parser("list", help="data sets and where their files are")
@@ -115,6 +119,21 @@ def _cmd_status(args) -> int:
     return 0
 
 
+def _cmd_record(args) -> int:
+    from dlwild.runner import save_record
+
+    saved = save_record(_project(args), args.chapter)
+    print(f"{args.chapter}: full-scale record of commit {saved.commit} written to {saved.path}")
+    if saved.changed_training_code is None:
+        print("  git could not compare that commit's training code with this checkout")
+    elif saved.changed_training_code:
+        print("  the training code changed since that commit: "
+              + ", ".join(saved.changed_training_code))
+    else:
+        print("  the training code is unchanged since that commit")
+    return 0
+
+
 def _cmd_data(args) -> int:
     from dlwild.core import data
 
@@ -146,7 +165,8 @@ def main(argv: list[str] | None = None) -> int:
     from dlwild.runner import ChapterError
 
     args = parser().parse_args(argv)
-    handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status, "data": _cmd_data}
+    handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status,
+                "record": _cmd_record, "data": _cmd_data}
     try:
         return handlers[args.command](args)
     except config.ConfigError as exc:

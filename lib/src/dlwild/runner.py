@@ -409,6 +409,70 @@ def load_all_results(project: Project) -> list[dict[str, Any]]:
     return found
 
 
+@dataclass
+class Recorded:
+    """A full-scale record written by :func:`save_record`: where, from which commit, and the
+    chapter's training-code files changed since that commit (None: git could not tell)."""
+
+    path: Path
+    commit: str
+    changed_training_code: list[str] | None
+
+
+def training_code_files(chapter: str) -> list[Path]:
+    """The source files of ``dlwild.<chapter>.pipeline.TRAINING_CODE`` (what its trained
+    networks depend on); none for a chapter without one."""
+    import importlib
+    import importlib.util
+
+    try:
+        pipeline = importlib.import_module(f"dlwild.{chapter}.pipeline")
+    except ModuleNotFoundError:
+        return []
+    specs = (importlib.util.find_spec(name) for name in getattr(pipeline, "TRAINING_CODE", ()))
+    return [Path(spec.origin) for spec in specs if spec is not None and spec.origin]
+
+
+def changed_since(root: Path, commit: str, files: list[Path]) -> list[str] | None:
+    """Which of ``files`` differ between ``commit`` and the working tree (paths relative to
+    ``root``); None when git cannot compare (no git, not a checkout, unknown commit)."""
+    commit = commit.removesuffix("+dirty")
+    try:
+        names = [str(f.resolve().relative_to(root.resolve())) for f in files]
+        done = subprocess.run(["git", "diff", "--name-only", commit, "--", *names], cwd=root,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.split() if done.returncode == 0 else None
+
+
+def save_record(project: Project, chapter: str) -> Recorded:
+    """Commit-ready copy of a chapter's live full-scale results: ``results/<chapter>.json`` to
+    ``book/records/<chapter>.full.json``, checked against the results contract; a quick run,
+    a broken file or a run that is not the chapter's is refused (ChapterError)."""
+    if chapter not in project.chapters():
+        raise ChapterError(f"unknown chapter {chapter!r}; chapters: "
+                           f"{', '.join(project.chapters())}")
+    source = project.results / f"{chapter}.json"
+    if not source.exists():
+        raise ChapterError(f"{source} does not exist: run `dlwild run {chapter} --scale full` "
+                           "first")
+    try:
+        record = report.load_results(source)
+    except report.ResultsError as exc:
+        raise ChapterError(str(exc)) from exc
+    if record["chapter"] != chapter:
+        raise ChapterError(f"{source} holds results of chapter {record['chapter']!r}")
+    if record["scale"] != "full":
+        raise ChapterError(f"{source} comes from a {record['scale']} run; a full-scale record "
+                           f"needs `dlwild run {chapter} --scale full`")
+    target = project.records / f"{chapter}.full.json"
+    config.atomic_write_bytes(target, source.read_bytes())
+    commit = record["provenance"]["commit"]
+    return Recorded(target, commit, changed_since(project.root, commit,
+                                                  training_code_files(chapter)))
+
+
 def _short_commit(commit: str) -> str:
     """The first 12 hex digits of a commit (and its ``+dirty`` mark); other text unchanged."""
     match = re.fullmatch(r"([0-9a-f]{12})[0-9a-f]*(\+dirty)?", commit)
