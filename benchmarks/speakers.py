@@ -25,7 +25,7 @@ Three things decide whether the speaker chapter runs in minutes or hours, so the
    built by the pipeline with its optimiser, batch size and input length, timed per optimiser
    step in its own subprocess and multiplied by its minibatches.  Optimiser steps only: the
    per-epoch validation and the clustering add a few per cent.  No target: it says whether a
-   full run is an overnight job on this machine or one for a GPU.
+   full run is a day-long job on this machine or one for a GPU.
 
 Targets live here, never as timing assertions in tests.  Results go to
 ``_build/benchmarks/speakers.json``.  Run with
@@ -108,6 +108,30 @@ def bench_features(n_utts: int) -> dict:
 # ------------------------------------------------------------------------------ 2. training
 
 
+def _cross_entropy(model, batch):
+    import torch
+
+    return torch.nn.functional.cross_entropy(model(batch[0]), batch[1])
+
+
+def step_seconds(model, optimizer, loss_fn, x, steps: int) -> float:
+    """Seconds per optimiser step (forward, loss, backward, update) on the batch ``x``, whose
+    labels come in pairs of one speaker so that PKLD sees both kinds of pair; one warm-up step
+    (allocations, optimiser state) is not timed."""
+    import torch
+
+    y = torch.randint(0, N_SPEAKERS, (len(x),))
+    y[1::2] = y[::2]
+
+    def step() -> None:
+        optimizer.zero_grad(set_to_none=True)
+        loss_fn(model, (x, y)).backward()
+        optimizer.step()
+
+    step()
+    return timed(step, repeat=steps)
+
+
 def train_one(name: str, steps: int) -> dict:
     """One configuration of :data:`MODELS` (run in a subprocess): seconds per optimiser step and
     peak RSS.  ``name == "torch"`` only imports torch (the memory floor)."""
@@ -122,21 +146,9 @@ def train_one(name: str, steps: int) -> dict:
     torch.manual_seed(0)
     model = getattr(models, cls)(N_SPEAKERS, hidden_scale=scale).train()
     opt = torch.optim.Adam(model.parameters(), lr=1e-3)
-    x = torch.randn(batch, *shape)
-    y = torch.randint(0, N_SPEAKERS, (batch,))
-    y[1::2] = y[::2]  # pairs of the same speaker, so PKLD sees both kinds of pair
-    if loss == "pkld":
-        loss_fn = pkld_loss_fn(margin=3.0 if cls == "BiLSTM2018" else 2.0)
-    else:
-        loss_fn = lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])  # noqa: E731
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model, (x, y)).backward()
-        opt.step()
-
-    step()  # allocations, Adam state
-    step_s = timed(step, repeat=steps)
+    loss_fn = (pkld_loss_fn(margin=3.0 if cls == "BiLSTM2018" else 2.0) if loss == "pkld"
+               else _cross_entropy)
+    step_s = step_seconds(model, opt, loss_fn, torch.randn(batch, *shape), steps)
     return {"batch": batch, "hidden_scale": scale, "loss": loss, "input": list(shape),
             "parameters": sum(p.numel() for p in model.parameters()),
             "step_s": round(step_s, 4), "snippets_per_s": round(batch / step_s, 1),
@@ -166,22 +178,11 @@ def forecast_one(kind: str, segment_ms: int, steps: int) -> dict:
     model = make_network(kind, full.n_train_speakers, full).train()
     opt = make_optimizer(full.optimizer[kind])(model.parameters())
     batch, frames = full.batch_size[kind], frames_for(segment_ms)
-    x = torch.randn(batch, frames, 128) if kind == "bilstm2018" else torch.randn(batch, 128,
-                                                                                  frames)
-    y = torch.randint(0, full.n_train_speakers, (batch,))
-    y[1::2] = y[::2]
-    if kind == "cnn2016":
-        loss_fn = lambda m, b: torch.nn.functional.cross_entropy(m(b[0]), b[1])  # noqa: E731
-    else:
-        loss_fn = pkld_loss_fn(margin=3.0 if kind == "bilstm2018" else 2.0)
-
-    def step() -> None:
-        opt.zero_grad(set_to_none=True)
-        loss_fn(model, (x, y)).backward()
-        opt.step()
-
-    step()
-    return {"step_s": round(timed(step, repeat=steps), 4), "batch": batch,
+    shape = (batch, frames, 128) if kind == "bilstm2018" else (batch, 128, frames)
+    loss_fn = (_cross_entropy if kind == "cnn2016"
+               else pkld_loss_fn(margin=3.0 if kind == "bilstm2018" else 2.0))
+    step_s = step_seconds(model, opt, loss_fn, torch.randn(*shape), steps)
+    return {"step_s": round(step_s, 4), "batch": batch,
             "optimizer": full.optimizer[kind], "threads": torch.get_num_threads()}
 
 
