@@ -54,16 +54,10 @@ def browser(tmp_path_factory):
         context.close()
 
 
-# jupyter-book 1.0.4 + sphinx-thebe 0.3.1 emit thebe's config script twice on every page
-# (a duplicate `const` declaration; thebe is unused here, the launch buttons are links).
-KNOWN_UPSTREAM_ERRORS = ("Identifier 'THEBE_JS_URL' has already been declared",)
-
-
 def open_page(browser, url: str, shot: str):
     page = browser.new_page()
     errors = []
-    page.on("pageerror", lambda exc: None if str(exc) in KNOWN_UPSTREAM_ERRORS
-            else errors.append(str(exc)))
+    page.on("pageerror", lambda exc: errors.append(str(exc)))
     page.goto(url, wait_until="networkidle")
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     page.screenshot(path=str(SCREENSHOTS / shot), full_page=False)
