@@ -26,12 +26,19 @@ run = report.Run("tiny", scale=scale, seed=seed, device=device, data=data,
 run.finish({"answer": answer})
 ```
 """
+TRAINS = """
+```{code-cell} ipython3
+from dlwild.core.train import progress_bar
+for _ in progress_bar(range(3), desc="tiny training", miniters=1):
+    pass
+print("tiny chapter done", end="")
+```
+"""
 BOOM = """
 ```{code-cell} ipython3
 raise RuntimeError("boom in the chapter")
 ```
 """
-
 
 
 def tiny(*cells: str) -> str:

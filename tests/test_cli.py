@@ -6,7 +6,7 @@ import subprocess
 
 import pytest
 
-from chapter_sources import TINY_CHAPTER
+from chapter_sources import FINISH, TINY_CHAPTER, TRAINS, tiny
 from conftest import DLWILD, make_project
 
 
@@ -46,6 +46,16 @@ def test_run_then_skip_then_status(project):
     assert again.returncode == 0 and "up to date, skipped" in again.stdout
     status = dlwild("--root", str(project), "status")
     assert status.returncode == 0
+
+
+def test_run_shows_the_chapter_progress_unless_quiet(project):
+    (project / "notebooks" / "tiny.md").write_text(tiny(TRAINS, FINISH))
+    shown = dlwild("--root", str(project), "run", "tiny")
+    assert shown.returncode == 0, shown.stderr
+    assert "[tiny] tiny training" in shown.stdout and "[tiny] tiny chapter done" in shown.stdout
+    quiet = dlwild("--root", str(project), "run", "tiny", "--force", "--quiet")
+    assert quiet.returncode == 0, quiet.stderr
+    assert "[tiny]" not in quiet.stdout and "tiny: done" in quiet.stdout
 
 
 def test_no_book_here(tmp_path):

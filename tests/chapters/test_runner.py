@@ -10,10 +10,10 @@ import nbformat
 import pytest
 import torch
 
-from chapter_sources import BOOM, FINISH, tiny
+from chapter_sources import BOOM, FINISH, TRAINS, tiny
 from conftest import PROBE, make_project
 from dlwild.core import config, report
-from dlwild.runner import ChapterError, Project, Request, run_chapter, run_key
+from dlwild.runner import ChapterEcho, ChapterError, Project, Request, run_chapter, run_key
 
 
 @pytest.fixture
@@ -94,6 +94,31 @@ def test_parameters_are_passed_and_checked(tiny_project):
             run_chapter(tiny_project, "tiny", Request(device="cuda"))
     with pytest.raises(config.ConfigError, match="data='maybe'"):
         run_chapter(tiny_project, "tiny", Request(params={"data": "maybe"}))
+
+
+def test_echo_passes_on_whole_lines_with_the_chapter_name():
+    lines = []
+    echo = ChapterEcho("ch", lines.append)
+    echo.write("epoch 1/3\repoch 2")
+    echo.write("/3\n\nwarning: x\n")
+    assert lines == ["[ch] epoch 1/3", "[ch] epoch 2/3", "[ch] warning: x"]
+    echo.write("no newline at the end")
+    echo.close()
+    assert lines[-1] == "[ch] no newline at the end"
+
+
+def test_a_running_chapter_shows_its_progress_only_when_asked(tiny_project):
+    (tiny_project.notebooks / "tiny.md").write_text(tiny(TRAINS, FINISH))
+    quiet, shown = [], []
+    assert run_chapter(tiny_project, "tiny", log=quiet.append).status == "ran"
+    assert not [ln for ln in quiet if ln.startswith("[tiny]")]
+    assert run_chapter(tiny_project, "tiny", force=True, log=shown.append,
+                       echo=True).status == "ran"
+    progress = [ln for ln in shown if ln.startswith("[tiny] tiny training")]
+    assert progress and "3/3" in progress[-1], shown
+    assert "[tiny] tiny chapter done" in shown
+    assert shown.index("[tiny] tiny chapter done") < next(
+        i for i, ln in enumerate(shown) if ln.startswith("[dlwild] tiny: done"))
 
 
 def test_unknown_and_unreadable_chapters(tiny_project):

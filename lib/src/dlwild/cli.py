@@ -37,6 +37,8 @@ def parser() -> argparse.ArgumentParser:
         p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
         p.add_argument("--device", choices=config.DEVICES, default="auto")
         p.add_argument("--force", action="store_true", help="run even if nothing changed")
+        p.add_argument("--quiet", action="store_true",
+                       help="do not show the lines the chapter prints (progress, warnings)")
 
     run = sub.add_parser("run", help="run one chapter (skipped when nothing changed)")
     run.add_argument("chapter")
@@ -78,7 +80,8 @@ def _cmd_run(args) -> int:
         if name in params:
             raise config.ConfigError(f"use --{name}, not -p {name}=...")
     request = Request(scale=args.scale, seed=args.seed, device=args.device, params=params)
-    outcome = run_chapter(_project(args), args.chapter, request, force=args.force)
+    outcome = run_chapter(_project(args), args.chapter, request, force=args.force,
+                          echo=not args.quiet)
     if outcome.status == "failed":
         print(f"dlwild: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
@@ -89,7 +92,8 @@ def _cmd_book(args) -> int:
     from dlwild.runner import Request, run_book
 
     request = Request(scale=args.scale, seed=args.seed, device=args.device)
-    outcomes = run_book(_project(args), request, force=args.force, build=not args.no_build)
+    outcomes = run_book(_project(args), request, force=args.force, build=not args.no_build,
+                        echo=not args.quiet)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in outcomes:
         print(f"  {o.chapter:<16} {o.status:<8} {o.wall_s:7.1f} s")
@@ -165,6 +169,8 @@ def main(argv: list[str] | None = None) -> int:
     from dlwild.runner import ChapterError
 
     args = parser().parse_args(argv)
+    if hasattr(sys.stdout, "reconfigure"):  # a chapter's progress shows as it comes
+        sys.stdout.reconfigure(line_buffering=True)
     handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status,
                 "record": _cmd_record, "data": _cmd_data}
     try:

@@ -312,9 +312,35 @@ def _failing_cell(exc: Exception, notebook_path: Path) -> str:
     return "an unknown cell"
 
 
+class ChapterEcho:
+    """A text stream that passes each line a chapter's cells print (its progress bars,
+    warnings) to ``log`` as ``[chapter] line`` while the chapter runs: a full-scale run of
+    hours is followed in the terminal, not only read on its page afterwards."""
+
+    def __init__(self, chapter: str, log=print) -> None:
+        self.prefix, self.log, self.pending = f"[{chapter}] ", log, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text.replace("\r", "\n")).split("\n")
+        for line in lines:
+            if line.strip():
+                self.log(self.prefix + line.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are passed on as they complete; a partial line waits for its end."""
+
+    def close(self) -> None:
+        """Pass on the last line, if the chapter printed one without a newline."""
+        if self.pending.strip():
+            self.log(self.prefix + self.pending.rstrip())
+        self.pending = ""
+
+
 def run_chapter(project: Project, chapter: str, request: Request | None = None, *,
-                force: bool = False, log=print) -> Outcome:
-    """Run one chapter with Papermill unless its page is fresh; publish only a real run."""
+                force: bool = False, log=print, echo: bool = False) -> Outcome:
+    """Run one chapter with Papermill unless its page is fresh; publish only a real run.
+    ``echo`` passes the lines its cells print to ``log`` as they come (see ChapterEcho)."""
     import jupytext
     import nbformat
     import papermill
@@ -341,11 +367,12 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
     started = time.perf_counter()
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    stream = ChapterEcho(chapter, log) if echo else None
     try:
         papermill.execute_notebook(
             str(unexecuted), str(executed), parameters=params, kernel_name="python3",
             cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
-            execution_timeout=PAPERMILL_TIMEOUT_S,
+            execution_timeout=PAPERMILL_TIMEOUT_S, stdout_file=stream, stderr_file=stream,
         )
     except papermill.PapermillExecutionError as exc:
         failed = project.build / "failed" / f"{chapter}.ipynb"
@@ -362,6 +389,8 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
                    "the last good page and results are unchanged")
         return Outcome(chapter, "failed", time.perf_counter() - started, message)
     finally:
+        if stream is not None:
+            stream.close()
         for k, v in saved.items():
             if v is None:
                 os.environ.pop(k, None)
@@ -547,12 +576,13 @@ def build_book(project: Project, *, log=print) -> float:
 
 
 def run_book(project: Project, request: Request | None = None, *, force: bool = False,
-             build: bool = True, log=print) -> list[Outcome]:
+             build: bool = True, log=print, echo: bool = False) -> list[Outcome]:
     """Run every chapter (skipping fresh ones) and build the book; failures are collected."""
     outcomes = []
     for chapter in project.chapters():
         try:
-            outcomes.append(run_chapter(project, chapter, request, force=force, log=log))
+            outcomes.append(run_chapter(project, chapter, request, force=force, log=log,
+                                        echo=echo))
         except (ChapterError, config.ConfigError) as exc:
             outcomes.append(Outcome(chapter, "failed", message=str(exc)))
     for outcome in outcomes:
