@@ -78,6 +78,24 @@ def probe_book(tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
+def offline_probe_book(tmp_path_factory):
+    """The probe chapter as a newcomer with no mirror, no network and an empty cache runs
+    it (on its generator), and its book built: (project, outcome)."""
+    from dlwild.runner import Project, Request, build_book, run_chapter
+
+    root = tmp_path_factory.mktemp("offline-probe-book")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.delenv("DLWILD_MIRROR", raising=False)
+        mp.setenv("DLWILD_OFFLINE", "1")
+        mp.setenv("DLWILD_HOME", str(root / "empty-home"))
+        project = Project(make_project(root / "book", {"probe": PROBE}))
+        outcome = run_chapter(project, "probe", Request(params={"epochs": 2}))
+    assert outcome.status == "ran", outcome.message
+    build_book(project)
+    return project, outcome
+
+
+@pytest.fixture(scope="session")
 def real_book():
     """`dlwild book` on the checkout: every chapter (fresh ones skipped), then the build."""
     from dlwild.runner import Project

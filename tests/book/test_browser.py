@@ -97,6 +97,25 @@ def probe_site(request):
     server.shutdown()
 
 
+def test_generated_data_banner_is_the_first_thing_under_the_title(browser, offline_probe_book):
+    """A page that ran on its generator says so before any number: the banner sits right
+    under the title, above the question and the first figure or table."""
+    project, _ = offline_probe_book
+    base, server = serve(project.html)
+    try:
+        page, errors = open_page(browser, f"{base}/notebooks/probe.html", "probe-offline.png")
+        banner = page.locator(".dlwild-banner")
+        assert banner.count() == 1 and banner.is_visible()
+        assert "ran on generated data" in banner.inner_text()
+        top = banner.bounding_box()["y"]
+        assert page.locator("article h1").bounding_box()["y"] < top
+        for first in ("article p:not(.dlwild-banner p)", "article img", "table.dlwild-claims"):
+            assert top < page.locator(first).first.bounding_box()["y"], first
+        assert not errors, errors
+    finally:
+        server.shutdown()
+
+
 def test_chapter_page_shows_numbers_figures_table_and_maths(browser, probe_site):
     base, project = probe_site
     record = json.loads((project.results / "probe.json").read_text())

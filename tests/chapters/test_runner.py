@@ -3,6 +3,7 @@ failures that keep the last good page, parameter checks, and the offline fallbac
 
 from __future__ import annotations
 
+import copy
 import json
 import subprocess
 
@@ -11,7 +12,7 @@ import pytest
 import torch
 
 from chapter_sources import BOOM, FINISH, TRAINS, tiny
-from conftest import PROBE, make_project
+from conftest import make_project
 from dlwild.core import config, report
 from dlwild.runner import ChapterEcho, ChapterError, Project, Request, run_chapter, run_key
 
@@ -132,21 +133,44 @@ def test_unknown_and_unreadable_chapters(tiny_project):
         run_chapter(tiny_project, "tiny")
 
 
-def test_offline_newcomer_gets_the_generator_and_a_banner(tmp_path, monkeypatch):
+def test_offline_newcomer_gets_the_generator_and_a_banner(offline_probe_book):
     """No mirror, no network, empty cache: the chapter still runs, on generated data, and
     its page and results say so."""
-    monkeypatch.delenv("DLWILD_MIRROR", raising=False)
-    monkeypatch.setenv("DLWILD_OFFLINE", "1")
-    monkeypatch.setenv("DLWILD_HOME", str(tmp_path / "empty-home"))
-    project = Project(make_project(tmp_path / "book", {"probe": PROBE}))
-    outcome = run_chapter(project, "probe", Request(params={"epochs": 2}))
-    assert outcome.status == "ran", outcome.message
+    project, outcome = offline_probe_book
     record = report.load_results(outcome.results)
     assert record["data"]["source"] == "synthetic"
     assert record["data"]["datasets"][0]["generator"]
     assert {c["verdict"] for c in record["claims"]} >= {"not comparable"}
-    page = (project.notebooks / "probe.ipynb").read_text()
-    assert "dlwild-banner" in page and "generated data" in page
+    page = nbformat.read(project.notebooks / "probe.ipynb", as_version=4)
+    holding = [i for i, c in enumerate(page.cells) if "dlwild-banner" in str(c.get("outputs"))]
+    assert holding == [1], holding  # once, right under the title
+    assert page.cells[0].source.startswith("# Probe") and "\n" not in page.cells[0].source
+    assert "generated data" in str(page.cells[1].outputs)
+
+
+def test_banner_is_lifted_under_the_title_once():
+    """Known answer: two cells displayed the same banner, one another output; the page gets
+    one banner cell between the title and the rest of the first text cell."""
+    from dlwild.runner import banner_on_top
+
+    banner = nbformat.v4.new_output("display_data", data={"text/html": report.banner_html(
+        "No data, so this run used a generator.")})
+    keep = nbformat.v4.new_output("stream", name="stdout", text="kept\n")
+    nb = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\nThe question."),
+        nbformat.v4.new_code_cell("load()", outputs=[keep, banner]),
+        nbformat.v4.new_code_cell("load_more()", outputs=[banner]),
+    ])
+    cells = banner_on_top(nb).cells
+    assert [c.cell_type for c in cells] == ["markdown", "code", "markdown", "code", "code"]
+    assert cells[0].source == "# Title" and cells[2].source == "The question."
+    assert cells[1].outputs == [banner] and "remove-input" in cells[1].metadata["tags"]
+    assert cells[3].outputs == [keep] and cells[4].outputs == []
+    nbformat.validate(nb)
+    plain = nbformat.v4.new_notebook(cells=[
+        nbformat.v4.new_markdown_cell("# Title\n\nText."),
+        nbformat.v4.new_code_cell("x", outputs=[keep])])
+    assert banner_on_top(copy.deepcopy(plain)) == plain  # real data: page untouched
 
 
 def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):

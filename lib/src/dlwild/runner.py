@@ -240,6 +240,37 @@ def show_injected_parameters(notebook):
     return notebook
 
 
+def _is_banner(output) -> bool:
+    return "dlwild-banner" in str(output.get("data", {}).get("text/html", ""))
+
+
+def banner_on_top(notebook):
+    """Lift the generated-data banner a cell displayed (``Run.use_data``) to the top of the
+    page, right under the title, so a reader sees it before any number."""
+    import nbformat
+
+    banners = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            banners += [o for o in cell.get("outputs", []) if _is_banner(o)]
+            cell["outputs"] = [o for o in cell.get("outputs", []) if not _is_banner(o)]
+    if not banners:
+        return notebook
+    at = 0
+    first = notebook.cells[0] if notebook.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        title, _, rest = first.source.partition("\n")
+        first.source = title
+        at = 1
+        if rest.strip():
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
+    lifted = nbformat.v4.new_code_cell("# generated-data banner (from run.use_data)",
+                                       metadata={"tags": ["remove-input"]})
+    lifted.outputs = list({o["data"]["text/html"]: o for o in banners}.values())
+    notebook.cells.insert(at, lifted)
+    return notebook
+
+
 # --- skipping --------------------------------------------------------------------------
 
 def _sha256(*chunks: bytes) -> str:
@@ -415,8 +446,8 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
     results = project.results / f"{chapter}.json"
     config.atomic_write_text(results, report.dumps(record))
     page = project.notebooks / f"{chapter}.ipynb"
-    config.atomic_write_text(page, nbformat.writes(show_injected_parameters(
-        nbformat.read(executed, as_version=4))))
+    config.atomic_write_text(page, nbformat.writes(banner_on_top(show_injected_parameters(
+        nbformat.read(executed, as_version=4)))))
     shutil.rmtree(stage, ignore_errors=True)
     log(f"[dlwild] {chapter}: done in {wall:.1f} s")
     return Outcome(chapter, "ran", wall, results=results)

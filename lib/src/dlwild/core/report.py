@@ -330,15 +330,16 @@ class Run:
     # data ------------------------------------------------------------------
     def use_data(self, name: str, fetched: Any, *, generator: str = "") -> Any:
         """Record a data set the chapter uses: ``fetched`` from ``data.resolve`` (real) or
-        None (the chapter's ``generator`` stands in; a banner says so at the top of the page)."""
+        None (the chapter's ``generator`` stands in; a banner says so, which the runner lifts to
+        the top of the page)."""
         if fetched is not None:
             entry = {"source": "real", **fetched.record()}
             entry["name"] = name
         else:
             if not generator:
                 raise ValueError(f"{name}: no real data and no generator named for the banner")
-            why = ("data='synthetic' was asked for" if self.data == "synthetic"
-                   else f"the real data set '{name}' could not be reached (no cache, mirror "
+            why = ("The run asked for data='synthetic'" if self.data == "synthetic"
+                   else f"The real data set '{name}' could not be reached (no cache, mirror "
                         "or network)")
             reason = f"{why}, so this run used {generator}."
             self.synthetic_reasons.append(reason)
