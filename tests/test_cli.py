@@ -42,6 +42,7 @@ def test_unknown_chapter_and_parameter(project):
 def test_run_then_skip_then_status(project):
     first = dlwild("--root", str(project), "run", "tiny", "-p", "answer=7")
     assert first.returncode == 0, first.stderr
+    assert "IPKernelApp" not in first.stderr  # Unix sockets: no "TCP without encryption"
     again = dlwild("--root", str(project), "run", "tiny", "-p", "answer=7")
     assert again.returncode == 0 and "up to date, skipped" in again.stdout
     status = dlwild("--root", str(project), "status")

@@ -16,6 +16,7 @@ import re
 import shutil
 import subprocess
 import sys
+import tempfile
 import time
 import uuid
 from dataclasses import dataclass, field
@@ -368,6 +369,17 @@ class ChapterEcho:
         self.pending = ""
 
 
+def kernel_transport(sockets: Path):
+    """The kernel's connection: Unix sockets in the private folder ``sockets`` where the OS
+    has them (over TCP, even on loopback, ipykernel warns on every run that its traffic is
+    unencrypted); TCP on Windows."""
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+
+
 def run_chapter(project: Project, chapter: str, request: Request | None = None, *,
                 force: bool = False, log=print, echo: bool = False) -> Outcome:
     """Run one chapter with Papermill unless its page is fresh; publish only a real run.
@@ -399,11 +411,13 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
     stream = ChapterEcho(chapter, log) if echo else None
+    sockets = tempfile.TemporaryDirectory(prefix="dlwild-kernel-")
     try:
         papermill.execute_notebook(
             str(unexecuted), str(executed), parameters=params, kernel_name="python3",
             cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=PAPERMILL_TIMEOUT_S, stdout_file=stream, stderr_file=stream,
+            config=kernel_transport(Path(sockets.name)),
         )
     except papermill.PapermillExecutionError as exc:
         failed = project.build / "failed" / f"{chapter}.ipynb"
@@ -420,6 +434,7 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
                    "the last good page and results are unchanged")
         return Outcome(chapter, "failed", time.perf_counter() - started, message)
     finally:
+        sockets.cleanup()
         if stream is not None:
             stream.close()
         for k, v in saved.items():
