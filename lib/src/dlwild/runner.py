@@ -27,7 +27,10 @@ import yaml
 
 from dlwild.core import config, report
 
-PAPERMILL_TIMEOUT_S = 4 * 3600
+# The longest one cell may run before the chapter fails as hung: a quick chapter runs in
+# minutes; a full one trains a network in one cell for many hours on a CPU (and resumes
+# from its checkpoints when rerun), so it has no limit.
+CELL_TIMEOUT_S: dict[str, int | None] = {"quick": 3600, "full": None}
 BOOK_BUILD_ARGS = ("-W", "-n", "--keep-going")
 
 
@@ -265,10 +268,8 @@ def banner_on_top(notebook):
         at = 1
         if rest.strip():
             notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
-    lifted = nbformat.v4.new_code_cell("# generated-data banner (from run.use_data)",
-                                       metadata={"tags": ["remove-input"]})
-    lifted.outputs = list({o["data"]["text/html"]: o for o in banners}.values())
-    notebook.cells.insert(at, lifted)
+    shown = dict.fromkeys(str(o["data"]["text/html"]).strip() for o in banners)
+    notebook.cells.insert(at, nbformat.v4.new_markdown_cell("\n\n".join(shown)))
     return notebook
 
 
@@ -416,7 +417,8 @@ def run_chapter(project: Project, chapter: str, request: Request | None = None, 
         papermill.execute_notebook(
             str(unexecuted), str(executed), parameters=params, kernel_name="python3",
             cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
-            execution_timeout=PAPERMILL_TIMEOUT_S, stdout_file=stream, stderr_file=stream,
+            execution_timeout=CELL_TIMEOUT_S[params["scale"]], stdout_file=stream,
+            stderr_file=stream,
             config=kernel_transport(Path(sockets.name)),
         )
     except papermill.PapermillExecutionError as exc:
