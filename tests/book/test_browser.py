@@ -158,5 +158,7 @@ def test_every_chapter_page_shows_its_run(browser, real_site):
         if record["data"]["source"] == "real":
             assert page.locator(".dlwild-banner").count() == 0
         assert page.locator("details.dlwild-provenance").count() >= 1
+        bibtex = page.locator(".dlwild-bibtex").text_content()  # the papers, ready to copy
+        assert bibtex.count("@") >= 2 and "year = " in bibtex, (chapter, bibtex)
         page.wait_for_selector("mjx-container", timeout=10000)
         assert not errors, (chapter, errors)

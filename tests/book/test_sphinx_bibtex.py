@@ -1,0 +1,58 @@
+"""The book's ``bibtex-entries`` directive: papers' BibTeX from the one bibliography."""
+
+import subprocess
+import sys
+
+import pytest
+
+from dlwild.sphinx_bibtex import bibtex_entries
+
+BIB = r"""@article{second2019,
+  author = {Bea Second and Carl D{\"u}rr}, title = {Later Work},
+  journal = {J}, year = {2019}}
+
+@inproceedings{first2016,
+  author = {Ann First}, title = {Speaker {CNNs}}, booktitle = {MLSP}, year = {2016}}
+"""
+
+
+@pytest.fixture
+def bibfile(tmp_path):
+    path = tmp_path / "refs.bib"
+    path.write_text(BIB, encoding="utf-8")
+    return path
+
+
+def test_entries_come_in_the_order_asked_with_their_fields(bibfile):
+    text = bibtex_entries([bibfile], ["first2016", "second2019"])
+    assert text.index("@inproceedings{first2016,") < text.index("@article{second2019,")
+    assert "Speaker {CNNs}" in text and r"D{\"u}rr, Carl" in text
+    assert "Later Work" not in bibtex_entries([bibfile], ["first2016"])
+
+
+def test_an_unknown_key_is_named(bibfile):
+    with pytest.raises(KeyError, match="nope2020.*refs.bib"):
+        bibtex_entries([bibfile], ["first2016", "nope2020"])
+
+
+def _build(tmp_path, bibfile, keys: str):
+    src = tmp_path / "src"
+    src.mkdir(exist_ok=True)
+    (src / "refs.bib").write_text(bibfile.read_text(encoding="utf-8"), encoding="utf-8")
+    (src / "conf.py").write_text(
+        "extensions = ['dlwild.sphinx_bibtex']\nbibtex_bibfiles = ['refs.bib']\n")
+    (src / "index.rst").write_text(f"Title\n=====\n\n.. bibtex-entries:: {keys}\n")
+    out = tmp_path / "out"
+    done = subprocess.run([sys.executable, "-m", "sphinx", "-W", "-q", "-b", "html",
+                           str(src), str(out)], capture_output=True, text=True)
+    return done, out
+
+
+def test_a_page_shows_the_entries_and_an_unknown_key_fails_the_build(tmp_path, bibfile):
+    done, out = _build(tmp_path, bibfile, "second2019 first2016")
+    assert done.returncode == 0, done.stderr
+    page = (out / "index.html").read_text(encoding="utf-8")
+    assert "dlwild-bibtex" in page and "highlight-bibtex" in page
+    assert page.index("second2019") < page.index("first2016")
+    done, _ = _build(tmp_path, bibfile, "first2016 missing1999")
+    assert done.returncode != 0 and "no BibTeX entry missing1999" in done.stderr
