@@ -35,6 +35,13 @@ def test_an_unknown_key_is_named(bibfile):
         bibtex_entries([bibfile], ["first2016", "nope2020"])
 
 
+def test_a_broken_bibliography_is_named(tmp_path, bibfile):
+    broken = tmp_path / "broken.bib"
+    broken.write_text("@article{bad,\n  title = {Unclosed\n", encoding="utf-8")
+    with pytest.raises(ValueError, match="broken.bib: not valid BibTeX.*line 2"):
+        bibtex_entries([bibfile, broken], ["first2016"])
+
+
 def _build(tmp_path, bibfile, keys: str):
     src = tmp_path / "src"
     src.mkdir(exist_ok=True)

@@ -16,14 +16,19 @@ from pathlib import Path
 
 from docutils import nodes
 from pybtex.database import BibliographyData, parse_file
+from pybtex.exceptions import PybtexError
 from sphinx.util.docutils import SphinxDirective
 
 
 def bibtex_entries(bibfiles: list[Path], keys: list[str]) -> str:
-    """The BibTeX of ``keys``, in that order, from ``bibfiles``; KeyError names what is missing."""
+    """The BibTeX of ``keys``, in that order, from ``bibfiles``; KeyError names what is
+    missing, ValueError the file that is not valid BibTeX."""
     entries: dict = {}
     for path in bibfiles:
-        entries.update(parse_file(str(path), "bibtex").entries)
+        try:
+            entries.update(parse_file(str(path), "bibtex").entries)
+        except PybtexError as exc:
+            raise ValueError(f"{path}: not valid BibTeX: {exc}") from exc
     missing = [key for key in keys if key not in entries]
     if missing:
         raise KeyError(f"no BibTeX entry {', '.join(missing)} in "
@@ -42,7 +47,7 @@ class BibtexEntries(SphinxDirective):
         bibfiles = [Path(self.env.srcdir) / f for f in self.config.bibtex_bibfiles]
         try:
             text = bibtex_entries(bibfiles, self.arguments[0].split())
-        except (KeyError, OSError) as exc:
+        except (KeyError, OSError, ValueError) as exc:
             raise self.error(str(exc).strip("'\"")) from exc
         for path in bibfiles:
             self.env.note_dependency(str(path))
