@@ -22,3 +22,20 @@ def test_chapter_runs_at_quick_scale(chapter):
     assert record["claims"], f"{chapter} compares no claim with its paper"
     if config.mirror():
         assert record["data"]["source"] == "real", f"{chapter} fell back to generated data"
+
+
+def test_speakers_results_draw_like_a_full_record():
+    """The page draws a committed full-scale record's figures from its results file; a
+    quick run's file has the same shape, so it must draw the same way."""
+    import matplotlib.pyplot as plt
+
+    from dlwild.speakers import figures
+
+    outcome = run_chapter(PROJECT, "speakers")
+    assert outcome.status in {"ran", "skipped"}, outcome.message
+    record = report.load_results(PROJECT.results / "speakers.json")
+    drawn = figures.record_figures(record)
+    assert len(drawn) == len(record["metrics"]["networks"]) + 1
+    sweep = drawn[-1].axes[0].lines[0]
+    assert len(sweep.get_xdata()) == len(record["metrics"]["clustering"]["sweep"])
+    plt.close("all")

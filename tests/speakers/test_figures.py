@@ -1,0 +1,70 @@
+"""The chapter's pictures, drawn from a live run and from a results file alike."""
+
+import json
+
+import matplotlib.pyplot as plt
+import pytest
+
+from dlwild.core.train import History
+from dlwild.speakers import claims, figures
+
+
+def _history(epochs: int, accuracy: bool = False) -> History:
+    rows = [{"epoch": e, "train_loss": 1.0 / e, "val_loss": 1.2 / e, "lr": 1e-3, "seconds": 1.0,
+             **({"val_accuracy": 0.1 * e} if accuracy else {})} for e in range(1, epochs + 1)]
+    return History(epochs=rows)
+
+
+def _record(scale: str = "full") -> dict:
+    """A record shaped like the one the chapter writes, read back from JSON (string keys)."""
+    params = {"cnn2016": (1000, 10_000), "cnn2017": (1000, 30_000), "bilstm2018": (400, 6_000)}
+    metrics = {
+        "networks": {kind: {"params": {"kind": kind, "segment_ms": ms, "batches": batches},
+                            "history": _history(3, kind == "cnn2016").to_dict()}
+                     for kind, (ms, batches) in params.items()},
+        "clustering": {"sweep": {200: 0.1, 20: 0.5, 1000: 0.3, 400: 0.05}},
+        "protocol": {"train_speakers": 100, "test_speakers": 80, "test_utterances": 160},
+        "settings": {"n_test_speakers": [40, 80], "sweep_batches": 5000},
+    }
+    return {"scale": scale, "metrics": json.loads(json.dumps(metrics))}
+
+
+@pytest.fixture(autouse=True)
+def _close_figures():
+    yield
+    plt.close("all")
+
+
+def test_sweep_curve_sorts_lengths_and_marks_the_papers_sweet_spot():
+    fig = figures.sweep_curve({"400": 0.05, "20": 0.5, "1000": 0.3}, n_speakers=40,
+                              batches=5000, paper_best_ms=400)
+    ax = fig.axes[0]
+    ours, paper = ax.lines
+    assert list(ours.get_xdata()) == [20, 400, 1000]
+    assert list(ours.get_ydata()) == [0.5, 0.05, 0.3]
+    assert list(paper.get_xdata()) == [400, 400]
+    assert "40 speakers (5,000 minibatches each)" in ax.get_title()
+    assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "400", "1000"]
+
+
+def test_learning_curves_name_the_network_and_its_training():
+    fig = figures.learning_curves("bilstm2018", _history(4), {"segment_ms": 400, "batches": 1200})
+    title = fig.axes[0].get_title() or fig.get_suptitle()
+    assert "ANNPR 2018 BiLSTM" in title and "(400 ms)" in title and "1,200 minibatches" in title
+    assert "scale" not in title
+    with pytest.raises(KeyError):
+        figures.learning_curves("resnet", _history(2), {"segment_ms": 1, "batches": 1})
+
+
+def test_a_full_record_draws_every_networks_curves_then_the_sweep():
+    figs = figures.record_figures(_record())
+    assert len(figs) == 4
+    titles = [f.axes[0].get_title() or f.get_suptitle() for f in figs]
+    for title, (kind, batches) in zip(titles, [("MLSP 2016", "10,000"), ("MLSP 2017", "30,000"),
+                                               ("BiLSTM", "6,000")], strict=False):
+        assert kind in title and f"{batches} minibatches, full scale" in title
+    assert len(figs[0].axes) == 2  # identification net: loss and validation accuracy panels
+    sweep = figs[3].axes[0]
+    assert list(sweep.lines[0].get_xdata()) == [20, 200, 400, 1000]
+    assert sweep.lines[1].get_xdata()[0] == claims.ANNPR2018_FIG4["best_ms"]
+    assert "40 speakers (5,000 minibatches each)" in sweep.get_title()
