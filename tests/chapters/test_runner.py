@@ -54,6 +54,14 @@ def test_run_key_follows_what_the_chapter_depends_on(tiny_project, monkeypatch):
     monkeypatch.setenv("DLWILD_OFFLINE", "1")
     assert run_key(tiny_project, "tiny", params) != key
     monkeypatch.delenv("DLWILD_OFFLINE")
+    record = tiny_project.records / "tiny.full.json"  # the page shows the committed record
+    record.write_text('{"scale": "full"}')
+    with_record = run_key(tiny_project, "tiny", params)
+    assert with_record != key
+    record.write_text('{"scale": "full", "newer": true}')
+    assert run_key(tiny_project, "tiny", params) not in {key, with_record}
+    record.unlink()
+    assert run_key(tiny_project, "tiny", params) == key
     source = tiny_project.notebooks / "tiny.md"
     source.write_text(source.read_text() + "\n<!-- edited -->\n")
     assert run_key(tiny_project, "tiny", params) != key

@@ -300,10 +300,13 @@ def data_signature() -> dict[str, Any]:
 
 
 def run_key(project: Project, chapter: str, params: dict[str, Any]) -> str:
-    """Everything a chapter's results depend on, hashed: source, library, params, data, pins."""
+    """Everything a chapter's page and results depend on, hashed: source, library, params,
+    data, pins, and the committed full-scale record the page shows."""
     constraints = project.root / "lib" / "constraints.txt"
+    record = project.records / f"{chapter}.full.json"
     parts = {
         "notebook": hashlib.sha256(project.source(chapter).read_bytes()).hexdigest(),
+        "record": hashlib.sha256(record.read_bytes()).hexdigest() if record.exists() else None,
         "library": library_hash(),
         "params": params,
         "data": data_signature(),
