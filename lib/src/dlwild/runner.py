@@ -245,7 +245,7 @@ def show_injected_parameters(notebook):
 
 
 def _is_banner(output) -> bool:
-    return "dlwild-banner" in str(output.get("data", {}).get("text/html", ""))
+    return report.BANNER_CLASS in str(output.get("data", {}).get("text/html", ""))
 
 
 def banner_on_top(notebook):

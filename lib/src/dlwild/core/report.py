@@ -217,10 +217,13 @@ def claims_html(rows: list[dict[str, Any]], caption: str = "") -> str:
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+BANNER_CLASS = "dlwild-banner"  # marks the banner, which the runner lifts to the page's top
+
+
 def banner_html(reason: str) -> str:
     """The warning shown at the top of a page whose chapter ran on generated data."""
     return (
-        '<div class="admonition warning dlwild-banner"><p class="admonition-title">'
+        f'<div class="admonition warning {BANNER_CLASS}"><p class="admonition-title">'
         "This page ran on generated data</p><p>" + html.escape(reason) + " The numbers below "
         "come from the chapter's generator, not from the real data set, and are not "
         "comparable with the paper's.</p></div>"
