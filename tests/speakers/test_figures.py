@@ -43,7 +43,7 @@ def test_sweep_curve_sorts_lengths_and_marks_the_papers_sweet_spot():
     assert list(ours.get_xdata()) == [20, 400, 1000]
     assert list(ours.get_ydata()) == [0.5, 0.05, 0.3]
     assert list(paper.get_xdata()) == [400, 400]
-    assert "40 speakers (5,000 minibatches each)" in ax.get_title()
+    assert "40 speakers, 5,000 minibatches per length" in ax.get_title()
     assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "400", "1000"]
 
 
@@ -67,4 +67,4 @@ def test_a_full_record_draws_every_networks_curves_then_the_sweep():
     sweep = figs[3].axes[0]
     assert list(sweep.lines[0].get_xdata()) == [20, 200, 400, 1000]
     assert sweep.lines[1].get_xdata()[0] == claims.ANNPR2018_FIG4["best_ms"]
-    assert "40 speakers (5,000 minibatches each)" in sweep.get_title()
+    assert "40 speakers, 5,000 minibatches per length" in sweep.get_title()

@@ -40,16 +40,17 @@ def sweep_curve(sweep: Mapping[Any, float], *, n_speakers: int, batches: int,
     the paper's sweet spot marked; ``sweep`` maps milliseconds (int, or str from JSON) to MR."""
     points = sorted((int(ms), float(mr)) for ms, mr in sweep.items())
     lengths = [ms for ms, _ in points]
-    fig, ax = plots.figure(figsize=(6.5, 3.6))
+    fig, ax = plots.figure(figsize=(7, 3.8))
     ax.plot(lengths, [mr for _, mr in points], marker="o", label="ours")
     if paper_best_ms is not None:
         ax.axvline(paper_best_ms, ls="--", color="0.45",
                    label=f"paper's sweet spot ({paper_best_ms} ms)")
     ax.set(xscale="log", xticks=lengths, xticklabels=[str(ms) for ms in lengths],
            xlabel="segment length (ms)", ylabel="MR (a+b), best cut",
-           title=f"BiLSTM: MR over segment length, {n_speakers} speakers "
-                 f"({batches:,} minibatches each)")
+           title=f"BiLSTM: MR over segment length\n{n_speakers} speakers, "
+                 f"{batches:,} minibatches per length")
     ax.xaxis.set_minor_formatter(NullFormatter())
+    ax.tick_params(axis="x", labelrotation=45)  # 800 and 1000 sit close on the log axis
     ax.legend()
     return fig
 
