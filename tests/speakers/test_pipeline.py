@@ -98,6 +98,20 @@ def test_train_embed_cluster(protocol, tmp_path, kind, layer, dim):
         assert set(pipeline.summary(result)) == {"ahc_best_cut", "ahc_true_k", "dominant_sets"}
 
 
+@pytest.mark.parametrize("ms", [min(pipeline.SETTINGS["full"].sweep_ms),
+                                max(pipeline.SETTINGS["full"].sweep_ms)])
+def test_the_full_sweeps_shortest_and_longest_segments_train_and_embed(protocol, tmp_path, ms):
+    """The full-scale sweep's ends (20 ms is two spectrogram frames) run only in a full run,
+    hours in: fail here instead."""
+    device = torch.device("cpu")
+    trained = pipeline.train_network("bilstm2018", protocol, TINY, seed=0, device=device,
+                                     segment_ms=ms, store=cache.ArtifactCache(tmp_path),
+                                     progress=False)
+    segs = pipeline.segment_embeddings(trained, protocol.test_specs[:1], "L3", device)[0]
+    assert trained.segment_ms == ms and np.isfinite(segs).all()
+    assert len(segs) == protocol.test_specs[0].shape[1] // pipeline.frames_for(ms)
+
+
 def test_clustering_known_embeddings():
     true = ["a", "a", "b", "b", "c", "c"]
     X = np.array([[1, 0, 0], [0.99, 0.05, 0], [0, 1, 0], [0.05, 0.99, 0], [0, 0, 1],
