@@ -559,3 +559,19 @@ def test_cached_training_resumes_an_interrupted_training_and_then_drops_its_chec
     assert_same_weights(model, reference)
     assert losses(history) == losses(ref_hist)
     assert not checkpoint.exists() and store.exists("tiny", parts_key(parts))
+
+
+def test_history_names_the_hardware_its_epochs_ran_on_and_keeps_it_across_json(tmp_path):
+    _, history = run(epochs=2, checkpoint=tmp_path / "run.pt")
+    assert history.hardware == train_mod.hardware_name(torch.device("cpu"))
+    assert "CPU" in history.hardware and f"{torch.get_num_threads()} threads" in history.hardware
+    assert History.from_dict(json.loads(json.dumps(history.to_dict()))).hardware == history.hardware
+
+
+def test_a_run_resumed_on_other_hardware_names_both(tmp_path, monkeypatch):
+    ckpt = tmp_path / "run.pt"
+    run(epochs=2, checkpoint=ckpt)
+    monkeypatch.setattr(train_mod, "hardware_name", lambda device: "Some GPU")
+    _, history = run(make_model(0), epochs=4, checkpoint=ckpt)
+    first, added = history.hardware.split(" + ")
+    assert "CPU" in first and added == "Some GPU"

@@ -35,6 +35,7 @@ __all__ = [
     "History",
     "fit",
     "progress_bar",
+    "hardware_name",
     "to_device",
 ]
 
@@ -67,12 +68,15 @@ class History:
     when there is validation data, the ``evaluate`` metrics, ``lr`` and ``seconds``).
     ``best_epoch`` is the epoch whose weights the model holds after early stopping (``None``
     without early stopping, where the model keeps the last epoch's weights); ``stopped_early``
-    says whether patience ran out before ``epochs`` was reached.
+    says whether patience ran out before ``epochs`` was reached. ``hardware`` names what the
+    epochs ran on (e.g. ``"NVIDIA H200"``), so a model trained elsewhere and loaded from the
+    cache still says where its learning curve was measured.
     """
 
     epochs: list[dict[str, Any]] = field(default_factory=list)
     best_epoch: int | None = None
     stopped_early: bool = False
+    hardware: str | None = None
 
     def __len__(self) -> int:
         return len(self.epochs)
@@ -90,6 +94,7 @@ class History:
             "epochs": [dict(record) for record in self.epochs],
             "best_epoch": self.best_epoch,
             "stopped_early": self.stopped_early,
+            "hardware": self.hardware,
         }
 
     @classmethod
@@ -100,6 +105,7 @@ class History:
             epochs=[dict(record) for record in data.get("epochs", [])],
             best_epoch=None if best is None else int(best),
             stopped_early=bool(data.get("stopped_early", False)),
+            hardware=data.get("hardware"),
         )
 
     def final(self, key: str) -> Any:
@@ -197,6 +203,16 @@ def progress_bar(iterable: Iterable | None = None, *, nested: bool = False, **kw
 # --------------------------------------------------------------------------------------------
 # Batches
 # --------------------------------------------------------------------------------------------
+
+
+def hardware_name(device: torch.device) -> str:
+    """What ``device`` is, for the record: the GPU's name, or the CPU's with its thread count."""
+    if device.type == "cuda":
+        return torch.cuda.get_device_name(device)
+    import platform
+
+    cpu = platform.processor() or platform.machine() or "CPU"
+    return f"{cpu} CPU ({torch.get_num_threads()} threads)"
 
 
 def to_device(batch: Any, device: torch.device | str, non_blocking: bool = False) -> Any:
@@ -605,6 +621,11 @@ def fit(
 
     if history.stopped_early or start >= epochs:
         return finish()
+    here = hardware_name(dev)
+    if history.hardware is None:
+        history.hardware = here
+    elif here not in history.hardware.split(" + "):
+        history.hardware = f"{history.hardware} + {here}"  # resumed on other hardware
 
     # ---- epochs ----------------------------------------------------------------------------
     pin = dev.type == "cuda"
