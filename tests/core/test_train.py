@@ -575,3 +575,23 @@ def test_a_run_resumed_on_other_hardware_names_both(tmp_path, monkeypatch):
     _, history = run(make_model(0), epochs=4, checkpoint=ckpt)
     first, added = history.hardware.split(" + ")
     assert "CPU" in first and added == "Some GPU"
+
+
+def test_a_checkpoint_interval_saves_after_the_last_epoch_and_resumes_from_the_last_save(
+        tmp_path):
+    reference, ref_hist = run(make_model(0), epochs=5)
+    ckpt = tmp_path / "run.pt"
+    with pytest.raises(KeyboardInterrupt):
+        run(make_model(0), epochs=5, checkpoint=ckpt, checkpoint_every_s=1e9,
+            callbacks=[Interrupt(after=3)])
+    assert not ckpt.exists()  # no save was due yet: the interrupted epochs are trained again
+    model, history = run(make_model(0), epochs=5, checkpoint=ckpt, checkpoint_every_s=1e9)
+    assert torch.load(ckpt, weights_only=True)["epoch"] == 5
+    assert_same_weights(model, reference)
+    assert losses(history) == losses(ref_hist)
+
+
+@pytest.mark.parametrize("bad", [-1.0, math.nan])
+def test_a_bad_checkpoint_interval_is_refused(bad):
+    with pytest.raises(ConfigError):
+        run(epochs=1, checkpoint_every_s=bad)

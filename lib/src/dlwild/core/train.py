@@ -516,6 +516,7 @@ def fit(
     callbacks: Sequence[Callable[[int, History], Any]] = (),
     scheduler: Callable[[torch.optim.Optimizer], Any] | None = None,
     clip_grad_norm: float | None = None,
+    checkpoint_every_s: float = 0.0,
 ) -> History:
     """Train ``model`` for ``epochs`` epochs, deterministically and resumably; return its History.
 
@@ -532,8 +533,12 @@ def fit(
     ``early_stopping=patience``, training stops after ``patience`` epochs without improvement of
     ``monitor`` (``mode`` min/max) and the model gets the best epoch's weights.
 
-    ``callbacks`` are called as ``cb(epoch, history)`` after each epoch's checkpoint is written.
-    The model is returned in eval mode.
+    ``checkpoint_every_s > 0`` writes the checkpoint only when that many seconds have passed
+    since the last one (and after the last epoch): for big models, whose checkpoint costs more
+    than an epoch on a GPU; an interrupted run then repeats at most that much work.
+
+    ``callbacks`` are called as ``cb(epoch, history)`` after each epoch (and its checkpoint,
+    when one is due). The model is returned in eval mode.
     """
     # ---- arguments -------------------------------------------------------------------------
     for name, value, low in (("epochs", epochs, 1), ("batch_size", batch_size, 1)):
@@ -553,6 +558,8 @@ def fit(
         raise ConfigError("evaluate was given without val_data to evaluate on")
     if early_stopping is not None and monitor == "val_loss" and val_data is None:
         raise ConfigError("early stopping monitors 'val_loss', but no val_data was given")
+    if not checkpoint_every_s >= 0:
+        raise ConfigError(f"checkpoint_every_s must be >= 0 seconds, got {checkpoint_every_s!r}")
     if clip_grad_norm is not None and not clip_grad_norm > 0:
         raise ConfigError(f"clip_grad_norm must be positive, got {clip_grad_norm!r}")
     if len(train_data) == 0:
@@ -634,6 +641,7 @@ def fit(
                 pin_memory=pin)
         if val_data is not None else None
     )
+    last_saved = time.perf_counter()
     bar = progress_bar(
         total=epochs, initial=start, desc=desc or "training", unit="epoch", disable=not progress
     )
@@ -700,7 +708,10 @@ def fit(
                     sched.step()
             history.epochs.append(record)
 
-            if path is not None:
+            due = (checkpoint_every_s <= 0 or epoch == epochs or history.stopped_early
+                   or time.perf_counter() - last_saved >= checkpoint_every_s)
+            if path is not None and due:
+                last_saved = time.perf_counter()
                 _save_checkpoint(path, {
                     "format": CHECKPOINT_FORMAT,
                     "fingerprint": fingerprint,
