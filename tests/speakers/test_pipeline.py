@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import os
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +127,47 @@ def test_unknown_network_and_optimiser():
         pipeline.make_network("transformer", 3, TINY)
     with pytest.raises(ValueError, match="unknown optimiser"):
         pipeline.make_optimizer("lion")
+
+
+def test_train_all_trains_the_chapters_networks_in_parallel_and_the_chapter_then_loads_them(
+        protocol, tmp_path, monkeypatch):
+    settings = dataclasses.replace(TINY, sweep_ms=(50, 100), sweep_batches=2)
+    parallel = cache.ArtifactCache(tmp_path / "parallel")
+    done = pipeline.train_all(protocol, settings, seed=0, data_id="tones", device="cpu", jobs=2,
+                              store=parallel)
+    assert sorted((d["kind"], d["segment_ms"]) for d in done) == [
+        ("bilstm2018", 50), ("bilstm2018", 100), ("bilstm2018", 400), ("cnn2016", 1000),
+        ("cnn2017", 1000)]
+    assert all("CPU" in d["hardware"] and np.isfinite(d["val_loss"]) for d in done)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("the network was trained again instead of loaded")
+
+    # the reference trains with the threads of each of train_all's 2 processes: the MLSP 2017
+    # net (Adadelta, lr 1) amplifies the last-bit differences of other thread counts
+    threads = torch.get_num_threads()
+    torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
+    try:
+        sequential = cache.ArtifactCache(tmp_path / "sequential")
+        for kind, ms, batches in pipeline.chapter_networks(settings):
+            args = dict(seed=0, device=torch.device("cpu"), segment_ms=ms, batches=batches,
+                        data_id="tones", progress=False)
+            reference = pipeline.train_network(kind, protocol, settings, store=sequential, **args)
+            with monkeypatch.context() as patched:
+                patched.setattr(pipeline.train, "fit", no_training)
+                loaded = pipeline.train_network(kind, protocol, settings, store=parallel, **args)
+            for name, value in reference.model.state_dict().items():
+                assert torch.allclose(value, loaded.model.state_dict()[name], rtol=0, atol=1e-6)
+    finally:
+        torch.set_num_threads(threads)
+
+
+@pytest.mark.parametrize("jobs", [0, -2, 1.5, True])
+def test_train_all_refuses_a_bad_number_of_jobs(protocol, jobs):
+    with pytest.raises(pipeline.config.ConfigError, match="jobs"):
+        pipeline.train_all(protocol, TINY, seed=0, data_id="x", device="cpu", jobs=jobs)
+
+
+def test_the_data_id_names_corpora_mode_and_speaker_counts(protocol):
+    assert pipeline.run_data_id("librispeech", "timit:/x", "real", protocol) == \
+        "librispeech|timit:/x|real|4|3"

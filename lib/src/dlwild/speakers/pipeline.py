@@ -40,6 +40,9 @@ NETWORKS = ("cnn2016", "cnn2017", "bilstm2018")
 TRAINING_CODE = ("dlwild.speakers.corpora", "dlwild.speakers.features", "dlwild.speakers.losses",
                  "dlwild.speakers.models", "dlwild.speakers.pipeline",
                  "dlwild.speakers.synthetic", "dlwild.core.train")
+#: Seconds between training checkpoints: a full-width CNN's checkpoint (weights and optimiser
+#: state, ~460 MB) takes longer to write than a GPU needs for an epoch.
+CHECKPOINT_EVERY_S = 60.0
 
 
 @dataclass(frozen=True)
@@ -370,7 +373,8 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
             optimizer=make_optimizer(params["optimizer"]), epochs=epochs,
             batch_size=groups_per_batch, device=device, seed=seed, config=params,
             collate_fn=collate_groups if per_speaker > 1 else None, checkpoint=checkpoint,
-            progress=progress, desc=f"{kind} ({segment_ms} ms)")
+            checkpoint_every_s=CHECKPOINT_EVERY_S, progress=progress,
+            desc=f"{kind} ({segment_ms} ms)")
 
     parts = {"code": cache.code_hash(*TRAINING_CODE),
              "params": params, "data": data_id}
@@ -379,6 +383,64 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
         lambda: make_network(kind, n_speakers, settings), fit, seed=seed, store=store)
     model.to(device).eval()
     return Trained(kind, model, history, segment_ms, params)
+
+
+def run_data_id(train_corpus: str, test_corpus: str, data: str, protocol: Protocol) -> str:
+    """What the trained networks' artifact keys say about their data (corpora, data mode and
+    the protocol's speaker counts)."""
+    return (f"{train_corpus}|{test_corpus}|{data}|{len(protocol.train_speakers)}|"
+            f"{len(protocol.test_speakers)}")
+
+
+def chapter_networks(settings: Settings) -> list[tuple[str, int | None, int | None]]:
+    """Every network the chapter trains, as ``(kind, segment_ms, batches)`` for
+    :func:`train_network` (None: the settings' default): the three embedding networks, then
+    the BiLSTM once per segment length of the sweep."""
+    return ([(kind, None, None) for kind in NETWORKS]
+            + [("bilstm2018", ms, settings.sweep_batches) for ms in settings.sweep_ms])
+
+
+def _train_one(job: tuple[str, int | None, int | None], protocol: Protocol, settings: Settings,
+               seed: int, device: str, data_id: str, store_root: str | None,
+               threads: int) -> dict[str, Any]:
+    torch.set_num_threads(threads)
+    kind, segment_ms, batches = job
+    store = cache.ArtifactCache(Path(store_root)) if store_root else None
+    trained = train_network(kind, protocol, settings, seed=seed,
+                            device=config.select_device(device), segment_ms=segment_ms,
+                            batches=batches, data_id=data_id, store=store, progress=False)
+    last = trained.history.epochs[-1]
+    return {"kind": kind, "segment_ms": trained.segment_ms, "epochs": len(trained.history),
+            "hardware": trained.history.hardware,
+            **{k: v for k, v in last.items() if k.startswith(("train_", "val_"))}}
+
+
+def train_all(protocol: Protocol, settings: Settings, *, seed: int, data_id: str,
+              device: str = "auto", jobs: int = 4,
+              store: cache.ArtifactCache | None = None) -> list[dict[str, Any]]:
+    """Train every network of :func:`chapter_networks` in ``jobs`` parallel processes into the
+    artifact cache, so that the chapter then loads them instead of training one after another:
+    on a GPU, a full-scale run's networks share the card (small nets leave most of it idle).
+    Returns one summary per network (its final losses and hardware) as each finishes."""
+    import multiprocessing
+    import os
+    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    if not isinstance(jobs, int) or isinstance(jobs, bool) or jobs < 1:
+        raise config.ConfigError(f"jobs must be an integer >= 1, got {jobs!r}")
+    config.select_device(device)  # a missing GPU is refused before any process starts
+    todo = chapter_networks(settings)
+    jobs = min(jobs, len(todo))
+    threads = max(1, (os.cpu_count() or 1) // jobs)
+    root = str(store.root) if store is not None else None
+    done = []
+    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
+        futures = [pool.submit(_train_one, job, protocol, settings, seed, device, data_id, root,
+                               threads) for job in todo]
+        for future in train.progress_bar(as_completed(futures), total=len(futures),
+                                         desc="networks", unit="net"):
+            done.append(future.result())
+    return done
 
 
 # --- embeddings and clustering ---------------------------------------------------------
