@@ -51,7 +51,12 @@ def test_learning_curves_name_the_network_and_its_training():
     fig = figures.learning_curves("bilstm2018", _history(4), {"segment_ms": 400, "batches": 1200})
     title = fig.axes[0].get_title() or fig.get_suptitle()
     assert "ANNPR 2018 BiLSTM" in title and "(400 ms)" in title and "1,200 minibatches" in title
-    assert "scale" not in title
+    assert "scale" not in title and " on " not in title  # no hardware: an older record
+    trained = History(epochs=_history(4).epochs, hardware="NVIDIA H200")
+    fig = figures.learning_curves("cnn2017", trained.to_dict(), {"segment_ms": 1000,
+                                                                 "batches": 400})
+    title = fig.axes[0].get_title() or fig.get_suptitle()
+    assert "400 minibatches; 0.1 min on NVIDIA H200" in title  # 4 epochs of 1 s
     with pytest.raises(KeyError):
         figures.learning_curves("resnet", _history(2), {"segment_ms": 1, "batches": 1})
 

@@ -23,14 +23,17 @@ TITLES = {
 def learning_curves(kind: str, history: History | Mapping[str, Any],
                     params: Mapping[str, Any], *, scale: str | None = None) -> Figure:
     """One network's learning curves, titled with the network, its segment length (BiLSTM),
-    the minibatches it trained and, for a record, the scale; ``history`` may be a History
-    or its ``to_dict()`` from a results file."""
+    the minibatches it trained, for a record the scale, and what it trained on and for how
+    long; ``history`` may be a History or its ``to_dict()`` from a results file."""
+    if not isinstance(history, History):
+        history = History.from_dict(history)
     title = TITLES[kind]
     if kind == "bilstm2018":
         title += f" ({params['segment_ms']} ms)"
     title += f"\n{params['batches']:,} minibatches" + (f", {scale} scale" if scale else "")
-    if not isinstance(history, History):
-        history = History.from_dict(history)
+    if history.hardware:
+        minutes = sum(record.get("seconds", 0.0) for record in history.epochs) / 60
+        title += f"; {minutes:.1f} min on {history.hardware}"
     return plots.learning_curves(history, title=title)
 
 
