@@ -80,6 +80,41 @@ def test_snippets_are_deterministic_and_in_range(protocol):
         pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 10**6, 5, 0)
 
 
+def test_snippets_are_exact_slices_that_cover_every_recording_and_offset():
+    specs = [np.tile(1000 * r + np.arange(n, dtype=np.float32), (128, 1))
+             for r, n in enumerate((12, 15, 20))]
+    data = pipeline.SnippetDataset(specs, [0, 1, 1], frames=10, n_items=3000, seed=5)
+    seen = {}
+    for i in range(len(data)):
+        x, y = data[i]
+        rec, start = divmod(int(x[0, 0]), 1000)  # the values name their recording and column
+        assert torch.equal(x, torch.from_numpy(specs[rec][:, start:start + 10]))
+        assert y == [0, 1, 1][rec]
+        seen.setdefault(rec, set()).add(start)
+    assert seen == {0: set(range(3)), 1: set(range(6)), 2: set(range(11))}  # every offset
+    before = data[42][0]
+    data.set_epoch(3)
+    data.set_epoch(0)
+    assert torch.equal(data[42][0], before)  # an epoch is fixed by (seed, epoch): resumable
+    with pytest.raises(IndexError):
+        data[3000]
+
+
+def test_groups_draw_speakers_evenly_and_stay_within_one_speaker():
+    specs = [np.full((128, 30), r, dtype=np.float32) for r in range(5)]
+    data = pipeline.SnippetDataset(specs, [0, 0, 0, 1, 2], frames=10, n_items=3000, seed=1,
+                                   per_speaker=3)
+    speakers = []
+    for i in range(len(data)):
+        x, y = data[i]
+        recordings = {int(v) for v in x[:, 0, 0]}
+        assert {[0, 0, 0, 1, 2][r] for r in recordings} == {int(y[0])}
+        assert len(set(y.tolist())) == 1
+        speakers.append(int(y[0]))
+    counts = np.bincount(speakers)
+    assert counts.min() > 900  # each of 3 speakers ~1000 times, not by recordings (3:1:1)
+
+
 @pytest.mark.parametrize("kind,layer,dim", [("cnn2016", "L7", 2), ("cnn2017", "L7", 4),
                                             ("bilstm2018", "L3", 16)])
 def test_train_embed_cluster(protocol, tmp_path, kind, layer, dim):

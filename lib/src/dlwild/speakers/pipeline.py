@@ -219,8 +219,10 @@ def _shuffled(speakers: list[str], seed: int) -> list[str]:
 
 class SnippetDataset(Dataset):
     """Random fixed-length snippets of the training spectrograms, as the papers draw them (a
-    random recording of a random speaker at a random offset). Item i of epoch e is fixed by
-    (seed, e, i), so every epoch draws fresh snippets and a resumed run draws the same ones;
+    random recording of a random speaker at a random offset). Epoch e's items are planned at
+    once from (seed, e) — which recording, which offset — so every epoch draws fresh snippets,
+    a resumed run draws the same ones, and an item costs a slice, not a generator (a seeded
+    generator per item made loading the slowest part of a GPU epoch);
     :func:`dlwild.core.train.fit` calls :meth:`set_epoch`."""
 
     def __init__(self, specs: Sequence[np.ndarray], labels: Sequence[int], frames: int,
@@ -238,11 +240,26 @@ class SnippetDataset(Dataset):
             self.by_label.setdefault(label, []).append(i)
         self.frames, self.n_items, self.seed, self.time_major = frames, n_items, seed, time_major
         self.per_speaker = per_speaker
-        self.epoch = 0
+        self._spans = np.array([s.shape[1] - frames + 1 for s in self.specs])
+        # the recordings of each speaker, one after another, for drawing groups
+        self._by_label_flat = np.concatenate([np.array(r) for r in self.by_label.values()])
+        counts = np.array([len(r) for r in self.by_label.values()])
+        self._label_count, self._label_start = counts, np.cumsum(counts) - counts
+        self.set_epoch(0)
 
     def set_epoch(self, epoch: int) -> None:
         """Draw the snippets of ``epoch`` (0 keeps a fixed set, e.g. for validation)."""
         self.epoch = epoch
+        rng = np.random.default_rng([self.seed, epoch])
+        if self.per_speaker == 1:
+            which = rng.integers(len(self.specs), size=(self.n_items, 1))
+        else:
+            speaker = rng.integers(len(self._label_count), size=self.n_items)[:, None]
+            pick = (rng.random((self.n_items, self.per_speaker))
+                    * self._label_count[speaker]).astype(np.int64)
+            which = self._by_label_flat[self._label_start[speaker] + pick]
+        starts = (rng.random(which.shape) * self._spans[which]).astype(np.int64)
+        self._plan = which, starts
 
     def __len__(self) -> int:
         return self.n_items
@@ -251,21 +268,17 @@ class SnippetDataset(Dataset):
         """One snippet and its speaker; with ``per_speaker > 1`` a group of that many snippets
         of one random speaker, ``([per_speaker, ...], [per_speaker])``
         (see :func:`collate_groups`)."""
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        if not 0 <= index < self.n_items:
+            raise IndexError(f"snippet {index} of {self.n_items}")
+        which, starts = self._plan[0][index], self._plan[1][index]
+        label = self.labels[which[0]]
         if self.per_speaker == 1:
-            which = int(rng.integers(len(self.specs)))
-            return self._snippet(which, rng), self.labels[which]
-        speakers = list(self.by_label)
-        label = speakers[int(rng.integers(len(speakers)))]
-        recordings = self.by_label[label]
-        group = [self._snippet(recordings[int(rng.integers(len(recordings)))], rng)
-                 for _ in range(self.per_speaker)]
+            return self._snippet(which[0], starts[0]), label
+        group = [self._snippet(w, start) for w, start in zip(which, starts, strict=True)]
         return torch.stack(group), torch.full((self.per_speaker,), label, dtype=torch.long)
 
-    def _snippet(self, which: int, rng: np.random.Generator) -> torch.Tensor:
-        spec = self.specs[which]
-        start = int(rng.integers(spec.shape[1] - self.frames + 1))
-        snippet = spec[:, start:start + self.frames]
+    def _snippet(self, which: int, start: int) -> torch.Tensor:
+        snippet = self.specs[which][:, start:start + self.frames]
         if self.time_major:
             snippet = snippet.T
         return torch.from_numpy(np.ascontiguousarray(snippet))
