@@ -157,12 +157,12 @@ def train_one(name: str, steps: int) -> dict:
 
 def full_jobs() -> list[tuple[str, int, int]]:
     """``(network, segment ms, minibatches)`` of every network a full-scale run trains."""
-    from dlwild.speakers.pipeline import SETTINGS
+    from dlwild.speakers.pipeline import SETTINGS, chapter_networks
 
     full = SETTINGS["full"]
-    jobs = [("cnn2016", 1000, full.batches["cnn2016"]), ("cnn2017", 1000, full.batches["cnn2017"]),
-            ("bilstm2018", full.segment_ms, full.batches["bilstm2018"])]
-    return jobs + [("bilstm2018", ms, full.sweep_batches) for ms in full.sweep_ms]
+    default_ms = {"cnn2016": 1000, "cnn2017": 1000, "bilstm2018": full.segment_ms}
+    return [(kind, ms or default_ms[kind], batches or full.batches[kind])
+            for kind, ms, batches in chapter_networks(full)]
 
 
 def forecast_one(kind: str, segment_ms: int, steps: int) -> dict:
