@@ -15,7 +15,7 @@ import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
-from torch.utils.data import Dataset, TensorDataset
+from torch.utils.data import DataLoader, Dataset, TensorDataset
 
 from dlwild.core import train as train_mod
 from dlwild.core.config import ConfigError
@@ -595,3 +595,33 @@ def test_a_checkpoint_interval_saves_after_the_last_epoch_and_resumes_from_the_l
 def test_a_bad_checkpoint_interval_is_refused(bad):
     with pytest.raises(ConfigError):
         run(epochs=1, checkpoint_every_s=bad)
+
+
+@pytest.mark.parametrize("mode", ["auto", "plain", "off"])
+def test_each_epoch_iterates_its_loader_once_in_the_documented_order(monkeypatch, mode):
+    """Epoch k's order is that of a DataLoader shuffled by a generator seeded (seed, k), in
+    every progress mode: the bar opens one iterator per epoch (tqdm.auto opened two, so a
+    script's run drew other batches than the book's plain-mode run of the same key)."""
+    opened = []
+    real_iter = torch.utils.data.DataLoader.__iter__
+
+    def counting_iter(loader):
+        opened.append(loader)
+        return real_iter(loader)
+
+    monkeypatch.setattr(torch.utils.data.DataLoader, "__iter__", counting_iter)
+    monkeypatch.setenv("DLWILD_PROGRESS", mode)
+    seen = []
+
+    def recording_mse(model, batch):
+        seen.append(batch[1].clone())
+        return mse(model, batch)
+
+    run(epochs=2, loss_fn=recording_mse, val_data=None, progress=True)
+    assert len(opened) == 2  # one iterator per epoch
+    for epoch in (1, 2):
+        generator = torch.Generator().manual_seed(train_mod._epoch_seed(0, epoch))
+        expected = [b[1] for b in real_iter(DataLoader(TRAIN, batch_size=16, shuffle=True,
+                                                          generator=generator))]
+        got = seen[(epoch - 1) * len(expected):epoch * len(expected)]
+        assert all(torch.equal(a, b) for a, b in zip(got, expected, strict=True))

@@ -18,6 +18,7 @@ import os
 import random
 import sys
 import time
+import warnings
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,6 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 from torch.utils.data import DataLoader, Dataset
+from tqdm import TqdmExperimentalWarning
 
 from .config import ConfigError, atomic_write_bytes, check_choice, seed_everything, select_device
 
@@ -193,7 +195,12 @@ def progress_bar(iterable: Iterable | None = None, *, nested: bool = False, **kw
         if total and total > 40:
             kw.setdefault("miniters", math.ceil(total / 20))
         return plain_tqdm(iterable, **kw)
-    from tqdm.auto import tqdm as auto_tqdm
+    # tqdm.autonotebook, not tqdm.auto: the latter's asyncio class calls iter() on the
+    # iterable when built and again when iterated, which costs a DataLoader a second iterator
+    # (a shuffle draw, and with workers a second set of processes) every epoch
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", TqdmExperimentalWarning)
+        from tqdm.autonotebook import tqdm as auto_tqdm
 
     if nested:
         kw.setdefault("leave", False)
