@@ -157,11 +157,10 @@ def train_one(name: str, steps: int) -> dict:
 
 def full_jobs() -> list[tuple[str, int, int]]:
     """``(network, segment ms, minibatches)`` of every network a full-scale run trains."""
-    from dlwild.speakers.pipeline import SETTINGS, chapter_networks
+    from dlwild.speakers.pipeline import SETTINGS, chapter_networks, default_segment_ms
 
     full = SETTINGS["full"]
-    default_ms = {"cnn2016": 1000, "cnn2017": 1000, "bilstm2018": full.segment_ms}
-    return [(kind, ms or default_ms[kind], batches or full.batches[kind])
+    return [(kind, ms or default_segment_ms(kind, full), batches or full.batches[kind])
             for kind, ms, batches in chapter_networks(full)]
 
 

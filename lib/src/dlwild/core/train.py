@@ -170,9 +170,10 @@ def _progress_mode() -> str:
 
 
 def progress_bar(iterable: Iterable | None = None, *, nested: bool = False, **kw: Any):
-    """A tqdm bar that suits where the book runs: ``tqdm.auto`` (widget in Jupyter), or, when
-    ``$DLWILD_PROGRESS=plain`` (the Papermill runner), ASCII text on ``sys.stdout`` with one line
-    per update so the static page shows it; ``$DLWILD_PROGRESS=off`` hides all bars.
+    """A tqdm bar that suits where the book runs: ``tqdm.autonotebook`` (widget in Jupyter),
+    or, when ``$DLWILD_PROGRESS=plain`` (the Papermill runner), ASCII text on ``sys.stdout``
+    with one line per update so the static page shows it; ``$DLWILD_PROGRESS=off`` hides all
+    bars.
 
     ``nested=True`` marks an inner bar (e.g. batches inside epochs): it does not leave, and it is
     hidden in plain mode.  Other keywords go to tqdm.  In plain mode updates print at most about

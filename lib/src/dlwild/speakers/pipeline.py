@@ -354,7 +354,7 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
     rounded to whole epochs of ``settings.batches_per_epoch``; ``params["batches"]`` is what
     was trained. Cached as an artifact keyed by the code, the parameters and the data."""
     is_rnn = kind == "bilstm2018"
-    segment_ms = segment_ms or (settings.segment_ms if is_rnn else 1000)
+    segment_ms = segment_ms or default_segment_ms(kind, settings)
     batch_size = settings.batch_size[kind]
     epochs = max(1, round((batches or settings.batches[kind]) / settings.batches_per_epoch))
     batches = epochs * settings.batches_per_epoch  # what is trained: whole epochs
@@ -398,6 +398,12 @@ def train_network(kind: str, protocol: Protocol, settings: Settings, *, seed: in
     return Trained(kind, model, history, segment_ms, params)
 
 
+def default_segment_ms(kind: str, settings: Settings) -> int:
+    """The input length a network trains on unless told: 1 s for the CNNs (MLSP 2016/2017),
+    the settings' segment length for the BiLSTM."""
+    return settings.segment_ms if kind == "bilstm2018" else 1000
+
+
 def run_data_id(train_corpus: str, test_corpus: str, data: str, protocol: Protocol) -> str:
     """What the trained networks' artifact keys say about their data (corpora, data mode and
     the protocol's speaker counts)."""
@@ -414,11 +420,10 @@ def chapter_networks(settings: Settings) -> list[tuple[str, int | None, int | No
 
 
 def _train_one(job: tuple[str, int | None, int | None], protocol: Protocol, settings: Settings,
-               seed: int, device: str, data_id: str, store_root: str | None,
+               seed: int, device: str, data_id: str, store: cache.ArtifactCache | None,
                threads: int) -> dict[str, Any]:
     torch.set_num_threads(threads)
     kind, segment_ms, batches = job
-    store = cache.ArtifactCache(Path(store_root)) if store_root else None
     trained = train_network(kind, protocol, settings, seed=seed,
                             device=config.select_device(device), segment_ms=segment_ms,
                             batches=batches, data_id=data_id, store=store, progress=False)
@@ -445,10 +450,9 @@ def train_all(protocol: Protocol, settings: Settings, *, seed: int, data_id: str
     todo = chapter_networks(settings)
     jobs = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs)
-    root = str(store.root) if store is not None else None
     done = []
     with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, job, protocol, settings, seed, device, data_id, root,
+        futures = [pool.submit(_train_one, job, protocol, settings, seed, device, data_id, store,
                                threads) for job in todo]
         for future in train.progress_bar(as_completed(futures), total=len(futures),
                                          desc="networks", unit="net"):
