@@ -7,7 +7,6 @@ detector 0.93 s -> 0.66 s; values unchanged."""
 from __future__ import annotations
 
 import ctypes
-import ctypes.util
 import sys
 
 __all__ = ["keep_freed_memory"]
@@ -17,10 +16,11 @@ M_TRIM_THRESHOLD, M_MMAP_MAX = -1, -4
 
 
 def _glibc() -> ctypes.CDLL | None:
+    """The C library this process runs with (its own symbols), if that is glibc."""
     if not sys.platform.startswith("linux"):
         return None
     try:
-        libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6")
+        libc = ctypes.CDLL(None)
     except OSError:
         return None
     return libc if hasattr(libc, "mallopt") and hasattr(libc, "gnu_get_libc_version") else None
