@@ -31,10 +31,15 @@ def learning_curves(kind: str, history: History | Mapping[str, Any],
     if kind == "bilstm2018":
         title += f" ({params['segment_ms']} ms)"
     title += f"\n{params['batches']:,} minibatches" + (f", {scale} scale" if scale else "")
-    if history.hardware:
-        minutes = sum(record.get("seconds", 0.0) for record in history.epochs) / 60
-        title += f"; {minutes:.1f} min on {history.hardware}"
+    if history.hardware:  # on a line of its own: the panel is narrower than the three
+        seconds = sum(record.get("seconds", 0.0) for record in history.epochs)
+        title += f"\n{duration(seconds)} on {history.hardware}"
     return plots.learning_curves(history, title=title)
+
+
+def duration(seconds: float) -> str:
+    """A training time as a reader takes it in: minutes below two hours, hours above."""
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def sweep_curve(sweep: Mapping[Any, float], *, n_speakers: int, batches: int,
