@@ -81,3 +81,27 @@ def test_sweep_shape_tells_a_minimum_inside_the_range_from_one_at_its_ends():
     assert sweep_shape({50: 0.2, 100: 0.2, 200: 0.3}) == "shortest"  # tie at the short end
     assert sweep_shape({100: 0.3, 200: 0.2, 800: 0.1}) == "longest"
     assert sweep_shape({100: 0.1, 200: 0.2, 800: 0.1}) == "flat"
+
+
+def test_record_summary_quotes_a_records_values_for_the_prose():
+    from dlwild.speakers.claims import record_summary
+
+    record = {
+        "claims": [{"id": "mlsp2016_l7_40", "ours": 0.2, "verdict": "not comparable"},
+                   {"id": "rel_hidden_beats_softmax", "ours": True, "verdict": "holds"},
+                   {"id": "rel_segment_sweet_spot", "ours": False, "verdict": "differs"}],
+        "data": {"datasets": [{"name": "librispeech"}, {"name": "timit"}]},
+        "metrics": {"settings": {"n_test_speakers": [40, 80]},
+                    "protocol": {"test_speakers": 60},  # fewer than 80: the sizes clip
+                    "clustering": {"sweep": {"20": 0.1, "100": 0.0125, "300": 0.1625,
+                                             "1000": 0.1375}}},
+    }
+    summary = record_summary(record)
+    assert summary["mlsp2016_l7_40"] == 0.2 and "rel_hidden_beats_softmax" not in summary
+    assert (summary["rel_holding"], summary["rel_total"]) == (1, 2)
+    assert summary["corpus"] == "librispeech, timit"
+    assert (summary["n40"], summary["n80"], summary["utterances"]) == (40, 60, 80)
+    assert summary["step"] == 1 / 80
+    assert (summary["sweep_best_ms"], summary["sweep_best"]) == (100, 0.0125)
+    assert (summary["sweep_worst_ms"], summary["sweep_worst"]) == (300, 0.1625)
+    assert summary["sweep_shape"] == "inside"

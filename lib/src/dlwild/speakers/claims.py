@@ -182,3 +182,26 @@ def measured_from(results: dict, *, data: str, scale: str, test_corpus: str,
         "rel_learned_beats_gmm": Measured(learned < gmm, data=where, scale=scale,
                                           note=f"best learned {learned:.3f} vs MFCC/GMM {gmm:.3f}"),
     }
+
+
+def record_summary(record: Mapping) -> dict:
+    """The values a chapter's prose quotes from a (committed full-scale) record: our value of
+    every absolute claim by id, how many relations hold, the test-set sizes, and the sweep's
+    lowest and highest segment length with their MR and :func:`sweep_shape`."""
+    claims = record["claims"]
+    relative = [c for c in claims if c["id"].startswith("rel_")]
+    settings, protocol = record["metrics"]["settings"], record["metrics"]["protocol"]
+    sizes = [min(n, protocol["test_speakers"]) for n in settings["n_test_speakers"]]
+    sweep = {int(ms): float(mr) for ms, mr in record["metrics"]["clustering"]["sweep"].items()}
+    best, worst = min(sweep, key=sweep.get), max(sweep, key=sweep.get)
+    return {
+        **{c["id"]: c["ours"] for c in claims if not c["id"].startswith("rel_")},
+        "rel_holding": sum(c["verdict"] == "holds" for c in relative),
+        "rel_total": len(relative),
+        "corpus": ", ".join(d["name"] for d in record["data"]["datasets"]),
+        "n40": min(sizes), "n80": max(sizes), "utterances": 2 * min(sizes),
+        "step": 1 / (2 * min(sizes)),
+        "sweep_best_ms": best, "sweep_best": sweep[best],
+        "sweep_worst_ms": worst, "sweep_worst": sweep[worst],
+        "sweep_shape": sweep_shape(sweep),
+    }
