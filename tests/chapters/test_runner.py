@@ -203,6 +203,7 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
     project, _ = probe_book
     record = report.load_results(project.results / "probe.json")
     record["scale"] = "full"
+    record["provenance"]["training_s"] = 50_400.0
     records = project.records / "probe.full.json"
     records.write_text(report.dumps(record))
     try:
@@ -212,6 +213,7 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
     assert text.count("[probe](../notebooks/probe.ipynb)") == 2 * len(record["claims"])
     assert ")<br>full · " in text and ")<br>quick · " in text
     assert text.count('<span class="dlwild-sub">') == 2 * len(record["claims"])
+    assert text.count("resting on 14.0 h of network training") == 1  # the full record's
 
 
 def test_changed_since_names_the_training_files_edited_after_a_commit(tmp_path):

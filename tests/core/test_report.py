@@ -95,6 +95,28 @@ def test_run_writes_a_valid_record(tmp_path, monkeypatch):
     assert report.validate(record) == []
 
 
+
+def test_training_time_of_the_networks_used_goes_into_the_provenance(tmp_path, monkeypatch):
+    from types import SimpleNamespace
+
+    run = _run(tmp_path, monkeypatch)
+    run.finish({"mr": 0.11}, show=False)
+    assert "training_s" not in report.load_results(run.results_path)["provenance"]
+    run.use_training(SimpleNamespace(epochs=[{"seconds": 3000.0}, {"seconds": 4000.5}]))
+    run.use_training(SimpleNamespace(epochs=[{"seconds": 1200.0}, {"epoch": 2}]))  # no time
+    run.finish({"mr": 0.11}, show=False)
+    record = report.load_results(run.results_path)
+    assert record["provenance"]["training_s"] == 8200.5
+    assert "<th>network training</th><td>2.3 h (" in report.provenance_html(record)
+
+
+def test_durations_read_in_seconds_then_minutes_then_hours():
+    assert report.duration(39.2) == "39 s"
+    assert report.duration(120.0) == "2.0 min"
+    assert report.duration(7199.0) == "120.0 min"
+    assert report.duration(7200.0) == "2.0 h"
+    assert report.duration(15_120.0) == "4.2 h"
+
 def test_hardware_records_torch_threads(monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(torch, "get_num_threads", lambda: 3)

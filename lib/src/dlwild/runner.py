@@ -592,7 +592,9 @@ def status_markdown(project: Project) -> str:
         prov = record["provenance"]
         lines.append(f"- **{record['chapter']}** ({record['scale']}, {record['data']['source']} "
                      f"data): commit `{_short_commit(prov['commit'])}`, started {prov['started']}, "
-                     f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}")
+                     f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}"
+                     + (f", resting on {report.duration(prov['training_s'])} of network "
+                        "training" if prov.get("training_s") else ""))
     return "\n".join(lines) + "\n"
 
 

@@ -246,11 +246,22 @@ def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this 
         ("hardware", ", ".join(f"{k}: {v}" for k, v in prov["hardware"].items())),
         ("started", prov["started"]), ("wall time", f"{prov['wall_s']:.1f} s"),
     ]
+    if prov.get("training_s"):
+        rows.append(("network training", f"{duration(prov['training_s'])} (the networks the "
+                                         "results rest on, trained in this run or before it)"))
     table = "".join(
         f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
     )
     return (f'<details class="dlwild-provenance"><summary>{html.escape(title)}</summary>'
             f"<table>{table}</table></details>")
+
+
+def duration(seconds: float) -> str:
+    """A time as a reader takes it in: seconds below two minutes, minutes below two hours,
+    hours above."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 # --- provenance ------------------------------------------------------------------------
@@ -321,6 +332,7 @@ class Run:
     datasets: list[dict[str, Any]] = field(default_factory=list, init=False)
     rows: list[dict[str, Any]] = field(default_factory=list, init=False)
     synthetic_reasons: list[str] = field(default_factory=list, init=False)
+    training_s: float = field(default=0.0, init=False)
 
     def __post_init__(self) -> None:
         config.check_choice("scale", self.scale, config.SCALES)
@@ -350,6 +362,12 @@ class Run:
             _display_html(banner_html(reason))
         self.datasets.append(entry)
         return fetched
+
+    def use_training(self, history: Any) -> None:
+        """Record a trained network the results rest on (``core.train.History``), trained now
+        or loaded from the artifact cache: its training time goes into the provenance, so a
+        run that loads cached networks is not taken for a cheap one."""
+        self.training_s += sum(epoch.get("seconds", 0.0) for epoch in history.epochs)
 
     @property
     def data_source(self) -> str:
@@ -395,6 +413,7 @@ class Run:
                 "started": self.started.isoformat(timespec="seconds"),
                 "wall_s": round(time.perf_counter() - self._t0, 2),
                 "run_id": os.environ.get("DLWILD_RUN_ID", ""),
+                **({"training_s": round(self.training_s, 1)} if self.training_s else {}),
             },
             "claims": list(self.rows),
             "metrics": dict(metrics),

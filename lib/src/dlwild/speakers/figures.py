@@ -10,6 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from dlwild.core import plots
+from dlwild.core.report import duration
 from dlwild.core.train import History
 from dlwild.speakers import claims
 
@@ -35,11 +36,6 @@ def learning_curves(kind: str, history: History | Mapping[str, Any],
         seconds = sum(record.get("seconds", 0.0) for record in history.epochs)
         title += f"\n{duration(seconds)} on {history.hardware}"
     return plots.learning_curves(history, title=title)
-
-
-def duration(seconds: float) -> str:
-    """A training time as a reader takes it in: minutes below two hours, hours above."""
-    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
 
 
 def sweep_curve(sweep: Mapping[Any, float], *, n_speakers: int, batches: int,
