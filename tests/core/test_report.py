@@ -95,7 +95,6 @@ def test_run_writes_a_valid_record(tmp_path, monkeypatch):
     assert report.validate(record) == []
 
 
-
 def test_training_time_of_the_networks_used_goes_into_the_provenance(tmp_path, monkeypatch):
     from types import SimpleNamespace
 
@@ -116,6 +115,7 @@ def test_durations_read_in_seconds_then_minutes_then_hours():
     assert report.duration(7199.0) == "120.0 min"
     assert report.duration(7200.0) == "2.0 h"
     assert report.duration(15_120.0) == "4.2 h"
+
 
 def test_hardware_records_torch_threads(monkeypatch):
     torch = pytest.importorskip("torch")

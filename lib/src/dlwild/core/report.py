@@ -256,6 +256,11 @@ def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this 
             f"<table>{table}</table></details>")
 
 
+def training_seconds(history: Any) -> float:
+    """How long a network trained: the sum of its ``core.train.History`` epoch times."""
+    return sum(epoch.get("seconds", 0.0) for epoch in history.epochs)
+
+
 def duration(seconds: float) -> str:
     """A time as a reader takes it in: seconds below two minutes, minutes below two hours,
     hours above."""
@@ -367,7 +372,7 @@ class Run:
         """Record a trained network the results rest on (``core.train.History``), trained now
         or loaded from the artifact cache: its training time goes into the provenance, so a
         run that loads cached networks is not taken for a cheap one."""
-        self.training_s += sum(epoch.get("seconds", 0.0) for epoch in history.epochs)
+        self.training_s += training_seconds(history)
 
     @property
     def data_source(self) -> str:

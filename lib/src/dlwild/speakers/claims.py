@@ -184,14 +184,20 @@ def measured_from(results: dict, *, data: str, scale: str, test_corpus: str,
     }
 
 
+def clustered_sizes(metrics: Mapping) -> list[int]:
+    """The speaker counts a run's metrics were clustered at: the settings' sizes, clipped to
+    the test speakers the corpus had."""
+    available = metrics["protocol"]["test_speakers"]
+    return [min(n, available) for n in metrics["settings"]["n_test_speakers"]]
+
+
 def record_summary(record: Mapping) -> dict:
     """The values a chapter's prose quotes from a (committed full-scale) record: our value of
     every absolute claim by id, how many relations hold, the test-set sizes, and the sweep's
     lowest and highest segment length with their MR and :func:`sweep_shape`."""
     claims = record["claims"]
     relative = [c for c in claims if c["id"].startswith("rel_")]
-    settings, protocol = record["metrics"]["settings"], record["metrics"]["protocol"]
-    sizes = [min(n, protocol["test_speakers"]) for n in settings["n_test_speakers"]]
+    sizes = clustered_sizes(record["metrics"])
     sweep = {int(ms): float(mr) for ms, mr in record["metrics"]["clustering"]["sweep"].items()}
     best, worst = min(sweep, key=sweep.get), max(sweep, key=sweep.get)
     return {

@@ -10,7 +10,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import NullFormatter
 
 from dlwild.core import plots
-from dlwild.core.report import duration
+from dlwild.core.report import duration, training_seconds
 from dlwild.core.train import History
 from dlwild.speakers import claims
 
@@ -33,8 +33,7 @@ def learning_curves(kind: str, history: History | Mapping[str, Any],
         title += f" ({params['segment_ms']} ms)"
     title += f"\n{params['batches']:,} minibatches" + (f", {scale} scale" if scale else "")
     if history.hardware:  # on a line of its own: the panel is narrower than the three
-        seconds = sum(record.get("seconds", 0.0) for record in history.epochs)
-        title += f"\n{duration(seconds)} on {history.hardware}"
+        title += f"\n{duration(training_seconds(history))} on {history.hardware}"
     return plots.learning_curves(history, title=title)
 
 
@@ -64,8 +63,8 @@ def record_figures(record: Mapping[str, Any]) -> list[Figure]:
     metrics = record["metrics"]
     figures = [learning_curves(kind, net["history"], net["params"], scale=record["scale"])
                for kind, net in metrics["networks"].items()]
-    n_speakers = min(*metrics["settings"]["n_test_speakers"], metrics["protocol"]["test_speakers"])
-    figures.append(sweep_curve(metrics["clustering"]["sweep"], n_speakers=n_speakers,
+    figures.append(sweep_curve(metrics["clustering"]["sweep"],
+                               n_speakers=min(claims.clustered_sizes(metrics)),
                                batches=metrics["settings"]["sweep_batches"],
                                paper_best_ms=claims.ANNPR2018_FIG4["best_ms"]))
     return figures
