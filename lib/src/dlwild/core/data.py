@@ -1,5 +1,5 @@
-"""Real data sets: a checksummed registry, and a fetch that looks in the cache, then the mirror,
-then downloads.
+"""Real data sets: a fetch that looks in the cache, then the mirror, then downloads, and checks
+every file against the sha256 pinned in the registry (:mod:`dlwild.core.registry`).
 
 Every chapter that trains on real data goes through :func:`fetch` (or :func:`resolve`), so every
 byte it reads was checked against a pinned sha256 and its provenance can be written into the
@@ -9,36 +9,38 @@ results (:meth:`Fetched.record`). Where a file comes from:
 2. the local mirror ``$DLWILD_MIRROR/<folder>/<path>`` (laid out like ``shared/data``; used in
    place, never copied);
 3. a download from the original public URL with pooch, unless ``$DLWILD_OFFLINE`` is set.
+
+The registry's names (:func:`get`, :func:`register`, :class:`Dataset`, the errors, ...) are
+importable from here too: this module is the data layer's public face. Readers of file formats
+are in :mod:`dlwild.core.readers`.
 """
 
 from __future__ import annotations
 
-import fnmatch
-import gzip
 import hashlib
 import logging
 import os
-import re
 import threading
-import urllib.parse
 import warnings
-import zlib
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from importlib import resources
 from pathlib import Path
 
-import numpy as np
-
-from dlwild.core.config import (
-    DATA_MODES,
-    atomic_write_text,
-    check_choice,
-    home,
-    mirror,
-    offline,
+from dlwild.core.config import DATA_MODES, check_choice, home, mirror, offline
+from dlwild.core.registry import (
+    ChecksumError,
+    DataError,
+    Dataset,
+    RemoteFile,
+    UnknownDataset,
+    get,
+    load_manifest,
+    names,
+    register,
+    sha256_file,
+    write_manifest,
 )
 
 __all__ = [
@@ -52,9 +54,7 @@ __all__ = [
     "fetch",
     "get",
     "load_manifest",
-    "load_mnist",
     "names",
-    "read_idx",
     "register",
     "resolve",
     "sha256_file",
@@ -68,39 +68,13 @@ DOWNLOAD_TIMEOUT = 60.0
 #: Parallel downloads when many small files are missing (FSDD has 3000).
 DOWNLOAD_WORKERS = 8
 
-_SHA256 = re.compile(r"^[0-9a-f]{64}$")
-_GLOB_CHARS = set("*?[")
-
 
 # --------------------------------------------------------------------------------------------
-# errors
-
-
-class DataError(RuntimeError):
-    """Base class of the data layer's errors."""
-
-
-class ChecksumError(DataError, ValueError):
-    """A file's content differs from its pinned sha256: it is refused, never used."""
-
-    def __init__(self, file: str, expected: str, actual: str, where: str | Path = "") -> None:
-        self.file, self.expected, self.actual, self.where = file, expected, actual, str(where)
-        at = f" at {where}" if where else ""
-        super().__init__(
-            f"checksum mismatch for {file!r}{at}: expected sha256 {expected}, got {actual}. "
-            "The file is corrupt, truncated or a different version; it was not used."
-        )
+# errors (the registry's are in dlwild.core.registry)
 
 
 class DataUnavailable(DataError):
     """The files of a data set are neither cached, nor in the mirror, nor downloadable now."""
-
-
-class UnknownDataset(DataError, KeyError):
-    """No data set of that name is registered."""
-
-    def __str__(self) -> str:  # KeyError would repr() the message
-        return str(self.args[0]) if self.args else ""
 
 
 class DataWarning(UserWarning):
@@ -108,398 +82,11 @@ class DataWarning(UserWarning):
 
 
 # --------------------------------------------------------------------------------------------
-# registry
-
-
-@dataclass(frozen=True)
-class RemoteFile:
-    """One file of a data set: its path inside the data set, where to download it and what it
-    must hash to. ``raw_sha256``/``raw_size`` describe the gunzipped content of a ``.gz`` file,
-    which is then also accepted in extracted form (without the ``.gz``)."""
-
-    path: str
-    url: str
-    sha256: str
-    size: int
-    raw_sha256: str | None = None
-    raw_size: int | None = None
-
-    def __post_init__(self) -> None:
-        if not self.path or self.path.startswith("/") or ".." in Path(self.path).parts:
-            raise ValueError(
-                f"RemoteFile path must be relative, inside the data set: {self.path!r}"
-            )
-        for value in (self.sha256, self.raw_sha256):
-            if value is not None and not _SHA256.match(value):
-                raise ValueError(f"{self.path}: {value!r} is not a lowercase hex sha256")
-        if self.size < 0 or (self.raw_size is not None and self.raw_size < 0):
-            raise ValueError(f"{self.path}: sizes must be non-negative")
-        if self.raw_sha256 is not None and not self.path.endswith(".gz"):
-            raise ValueError(f"{self.path}: raw_sha256 is only meaningful for a .gz file")
-
-    @property
-    def extracted_path(self) -> str | None:
-        """The path of the gunzipped alternative, or None if there is none."""
-        return self.path[:-3] if self.raw_sha256 is not None else None
-
-    def variants(self) -> list[tuple[str, str, int | None]]:
-        """``(relative path, sha256, size)`` of each accepted form, the registered one first."""
-        out: list[tuple[str, str, int | None]] = [(self.path, self.sha256, self.size)]
-        if self.raw_sha256 is not None:
-            out.append((self.path[:-3], self.raw_sha256, self.raw_size))
-        return out
-
-
-@dataclass(frozen=True)
-class Dataset:
-    """A registered data set: its files, provenance (licence, citation, homepage) and the
-    sub-folder it has in a mirror laid out like ``shared/data``."""
-
-    name: str
-    title: str
-    files: tuple[RemoteFile, ...]
-    licence: str
-    citation: str
-    homepage: str
-    folder: str
-
-    def __post_init__(self) -> None:
-        files = tuple(self.files)
-        object.__setattr__(self, "files", files)
-        if not re.match(r"^[A-Za-z0-9_.-]+$", self.name):
-            raise ValueError(f"data set name {self.name!r} must be a simple identifier")
-        seen = Counter(f.path for f in files)
-        dupes = [p for p, n in seen.items() if n > 1]
-        if dupes:
-            raise ValueError(f"data set {self.name!r} lists these paths twice: {dupes[:5]}")
-
-    @property
-    def size(self) -> int:
-        """Total bytes of the registered files."""
-        return sum(f.size for f in self.files)
-
-    def file(self, path: str) -> RemoteFile:
-        """The RemoteFile registered as ``path`` (a ``.gz`` may also be named by its extracted
-        name)."""
-        for f in self.files:
-            if path == f.path or path == f.extracted_path:
-                return f
-        raise KeyError(
-            f"data set {self.name!r} has no file {path!r}; "
-            f"it has {len(self.files)}, e.g. {', '.join(f.path for f in self.files[:5])}"
-        )
-
-    def select(self, files: Iterable[str] | str | None = None) -> list[RemoteFile]:
-        """The RemoteFiles named by ``files`` (exact paths or glob patterns; None = all)."""
-        if files is None:
-            return list(self.files)
-        if isinstance(files, str):
-            files = [files]
-        out: dict[str, RemoteFile] = {}
-        for wanted in files:
-            if _GLOB_CHARS & set(wanted):
-                hits = [f for f in self.files if fnmatch.fnmatchcase(f.path, wanted)]
-                if not hits:
-                    raise KeyError(f"data set {self.name!r}: pattern {wanted!r} matches no file")
-                out.update((f.path, f) for f in hits)
-            else:
-                f = self.file(wanted)
-                out[f.path] = f
-        return list(out.values())
-
-
-_REGISTRY: dict[str, Dataset] = {}
-_BUILTIN_LOCK = threading.Lock()
-_builtin_loaded = False
-
-
-def _ensure_builtin() -> None:
-    """Register the packaged data sets on first use (keeps ``import`` cheap)."""
-    global _builtin_loaded
-    if _builtin_loaded:
-        return
-    with _BUILTIN_LOCK:
-        if not _builtin_loaded:
-            _builtin_loaded = True
-            _register_builtin()
-
-
-def register(ds: Dataset, *, replace: bool = False) -> Dataset:
-    """Add ``ds`` to the registry (an existing, different entry is only replaced if asked)."""
-    _ensure_builtin()
-    old = _REGISTRY.get(ds.name)
-    if old is not None and old != ds and not replace:
-        raise ValueError(f"a different data set {ds.name!r} is already registered")
-    _REGISTRY[ds.name] = ds
-    return ds
-
-
-def get(name: str | Dataset) -> Dataset:
-    """The registered data set called ``name`` (a Dataset is passed through)."""
-    if isinstance(name, Dataset):
-        return name
-    _ensure_builtin()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        raise UnknownDataset(
-            f"unknown data set {name!r}; known: {', '.join(names()) or '(none)'}"
-        ) from None
-
-
-def names() -> list[str]:
-    """Names of all registered data sets, sorted."""
-    _ensure_builtin()
-    return sorted(_REGISTRY)
-
-
-# --------------------------------------------------------------------------------------------
-# manifests (generated from a mirror folder, shipped as package data)
-
-
-@dataclass(frozen=True)
-class ManifestRow:
-    """One line of a ``manifests/<name>.tsv``: a file's sha256, size and path, plus the hash and
-    size of its gunzipped content for ``.gz`` files."""
-
-    sha256: str
-    size: int
-    path: str
-    raw_sha256: str | None = None
-    raw_size: int | None = None
-
-
-def _gunzip_digest(path: Path) -> tuple[str, int]:
-    digest, total = hashlib.sha256(), 0
-    with gzip.open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-            total += len(chunk)
-    return digest.hexdigest(), total
-
-
-def write_manifest(
-    folder: str | Path, out: str | Path, *, exclude: Sequence[str] = ("LICENSE*",)
-) -> list[ManifestRow]:
-    """Write ``out`` (TSV: sha256, size, path[, raw_sha256, raw_size]) from a mirror folder's
-    ``MANIFEST.sha256``, checking each file against it; ``.gz`` files also get the hash of their
-    gunzipped content. Top-level names matching ``exclude`` are left out. This is how the
-    packaged manifests were made: no hash in them was typed by hand."""
-    folder = Path(folder)
-    rows: list[ManifestRow] = []
-    for line in (folder / "MANIFEST.sha256").read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
-        sha, rel = line.split(maxsplit=1)
-        rel = rel.strip().lstrip("*")
-        if any(fnmatch.fnmatchcase(rel, pattern) for pattern in exclude):
-            continue
-        path = folder / rel
-        actual = sha256_file(path)
-        if actual != sha:
-            raise ChecksumError(rel, sha, actual, path)
-        raw_sha = raw_size = None
-        if rel.endswith(".gz"):
-            raw_sha, raw_size = _gunzip_digest(path)
-        rows.append(ManifestRow(sha, path.stat().st_size, rel, raw_sha, raw_size))
-    rows.sort(key=lambda r: r.path)
-    lines = [
-        f"# generated by dlwild.core.data.write_manifest from {folder.name}/MANIFEST.sha256",
-        "# sha256\tsize\tpath\traw_sha256\traw_size",
-    ]
-    for r in rows:
-        cells = [r.sha256, str(r.size), r.path]
-        if r.raw_sha256 is not None:
-            cells += [r.raw_sha256, str(r.raw_size)]
-        lines.append("\t".join(cells))
-    atomic_write_text(Path(out), "\n".join(lines) + "\n")
-    return rows
-
-
-def _parse_manifest(text: str, source: str) -> list[ManifestRow]:
-    rows = []
-    for number, line in enumerate(text.splitlines(), 1):
-        if not line.strip() or line.startswith("#"):
-            continue
-        cells = line.split("\t")
-        if len(cells) not in (3, 5):
-            raise ValueError(f"{source}:{number}: expected 3 or 5 tab-separated columns")
-        raw_sha, raw_size = (cells[3], int(cells[4])) if len(cells) == 5 else (None, None)
-        rows.append(ManifestRow(cells[0], int(cells[1]), cells[2], raw_sha, raw_size))
-    return rows
-
-
-def load_manifest(name: str) -> list[ManifestRow]:
-    """The packaged manifest ``dlwild/core/manifests/<name>.tsv``."""
-    resource = resources.files("dlwild.core").joinpath("manifests", f"{name}.tsv")
-    return _parse_manifest(resource.read_text(encoding="utf-8"), f"manifests/{name}.tsv")
-
-
-# --------------------------------------------------------------------------------------------
-# the six data sets of the local mirror, with their original public URLs
-
-_GH = "https://raw.githubusercontent.com"
-_RESEMBLYZER = f"{_GH}/resemble-ai/Resemblyzer/15d828edebe06bc72b9cabc8ef8ca5ab2cb457ce/audio_data/"
-_FSDD = f"{_GH}/Jakobovski/free-spoken-digit-dataset/26eb9aaf76e81b692f806f9140c2d2777410d7a1/"
-_MNIST = "https://ossci-datasets.s3.amazonaws.com/mnist/"
-_CWRU = f"{_GH}/yyxyz/CaseWesternReserveUniversityData/b19e5a7e9fcd72b1c541f3c12fb42ac3fe94202f/"
-_COIL20 = f"{_GH}/hyzhang98/AdaGAE/6d04946060bacd41ee31eba5c124887bca44f369/data/"
-_FOOLBOX = f"{_GH}/bethgelab/foolbox/v3.3.4/foolbox/"
-
-#: The official MNIST train-images .gz, which the mirror holds only extracted
-#: (sha256 and sizes as published in shared/data/mnist/SOURCE.md).
-_MNIST_TRAIN_IMAGES = RemoteFile(
-    path="train-images-idx3-ubyte.gz",
-    url=_MNIST + "train-images-idx3-ubyte.gz",
-    sha256="440fcabf73cc546fa21475e81ea370265605f56be210a4024d2ca8f203523609",
-    size=9912422,
-    raw_sha256="ba891046e6505d7aadcbbe25680a0738ad16aec93bde7f9b65e87a2fc25776db",
-    raw_size=47040016,
-)
-
-
-def _files(name: str, base: str, prefix: str = "") -> tuple[RemoteFile, ...]:
-    """RemoteFiles from the packaged manifest; the URL is ``base + prefix + quoted path``."""
-    return tuple(
-        RemoteFile(
-            r.path,
-            base + urllib.parse.quote(prefix + r.path),
-            r.sha256,
-            r.size,
-            r.raw_sha256,
-            r.raw_size,
-        )
-        for r in load_manifest(name)
-    )
-
-
-def _mnist_files() -> tuple[RemoteFile, ...]:
-    out = []
-    for f in _files("mnist", _MNIST):
-        if f.path == _MNIST_TRAIN_IMAGES.extracted_path:
-            if (f.sha256, f.size) != (_MNIST_TRAIN_IMAGES.raw_sha256, _MNIST_TRAIN_IMAGES.raw_size):
-                raise ValueError("manifests/mnist.tsv disagrees with the pinned train images")
-            f = _MNIST_TRAIN_IMAGES
-        out.append(f)
-    return tuple(sorted(out, key=lambda f: f.path))
-
-
-def _register_builtin() -> None:
-    """Register the six data sets of the local mirror (files from the packaged manifests)."""
-    datasets = []
-    add = datasets.append
-    add(
-        Dataset(
-            name="librispeech_resemblyzer",
-            title="LibriSpeech train-clean-100, 251 speakers x 1 utterance (Resemblyzer demo data)",
-            files=_files("librispeech_resemblyzer", _RESEMBLYZER),
-            licence="CC BY 4.0 (LibriSpeech audio, (c) 2014 Vassil Panayotov)",
-            citation=(
-                "V. Panayotov, G. Chen, D. Povey, S. Khudanpur: LibriSpeech: an ASR corpus "
-                "based on public domain audio books. ICASSP 2015."
-            ),
-            homepage="https://www.openslr.org/12",
-            folder="librispeech_resemblyzer",
-        ),
-    )
-    add(
-        Dataset(
-            name="fsdd",
-            title="Free Spoken Digit Dataset: 6 speakers x 10 digits x 50 recordings, 8 kHz WAV",
-            files=_files("fsdd", _FSDD),
-            licence="CC BY-SA 4.0",
-            citation=(
-                "Z. Jackson, C. Souza, J. Flaks, Y. Pan, H. Nicolas, A. Thite: Free Spoken Digit "
-                "Dataset (FSDD), https://github.com/Jakobovski/free-spoken-digit-dataset"
-            ),
-            homepage="https://github.com/Jakobovski/free-spoken-digit-dataset",
-            folder="fsdd",
-        ),
-    )
-    add(
-        Dataset(
-            name="mnist",
-            title="MNIST handwritten digits, 60000 train + 10000 test, IDX format",
-            files=_mnist_files(),
-            licence="CC BY-SA 3.0 ((c) Yann LeCun and Corinna Cortes)",
-            citation=(
-                "Y. LeCun, L. Bottou, Y. Bengio, P. Haffner: Gradient-based learning applied to "
-                "document recognition. Proceedings of the IEEE 86(11):2278-2324, 1998."
-            ),
-            homepage="http://yann.lecun.com/exdb/mnist/",
-            folder="mnist",
-        ),
-    )
-    add(
-        Dataset(
-            name="cwru_bearing",
-            title="CWRU bearing vibration, 12 kHz drive end, 0 HP: normal + 9 faults (.mat)",
-            files=_files("cwru_bearing", _CWRU),
-            licence=(
-                "none stated: public research data, attribution requested "
-                "(Case Western Reserve University Bearing Data Center)"
-            ),
-            citation=(
-                "Case Western Reserve University Bearing Data Center, "
-                "https://engineering.case.edu/bearingdatacenter"
-            ),
-            homepage="https://engineering.case.edu/bearingdatacenter",
-            folder="cwru_bearing",
-        ),
-    )
-    add(
-        Dataset(
-            name="coil20_32x32_mat",
-            title="COIL-20, 20 objects x 72 poses, downsampled to 32x32 (derived COIL20.mat)",
-            files=_files("coil20_32x32_mat", _COIL20),
-            licence=(
-                "research use only, (c) Columbia University; no explicit redistribution licence"
-            ),
-            citation=(
-                "S. A. Nene, S. K. Nayar, H. Murase: Columbia Object Image Library (COIL-20). "
-                "Technical Report CUCS-005-96, Columbia University, 1996."
-            ),
-            homepage="https://www.cs.columbia.edu/CAVE/software/softlib/coil-20.php",
-            folder="coil20_32x32_mat",
-        ),
-    )
-    add(
-        Dataset(
-            name="foolbox_samples",
-            title="Foolbox samples: 20 test images each of CIFAR-10/100, MNIST, Fashion-MNIST",
-            files=_files("foolbox_samples", _FOOLBOX),
-            licence=(
-                "MIT (Foolbox, (c) 2020 Jonas Rauber et al.); images: CIFAR-10/100 research use, "
-                "MNIST CC BY-SA 3.0, Fashion-MNIST MIT"
-            ),
-            citation=(
-                "J. Rauber, R. Zimmermann, M. Bethge, W. Brendel: Foolbox Native: Fast adversarial "
-                "attacks to benchmark the robustness of machine learning models in PyTorch, "
-                "TensorFlow, and JAX. JOSS 5(53):2607, 2020."
-            ),
-            homepage="https://github.com/bethgelab/foolbox",
-            folder="foolbox_samples",
-        ),
-    )
-    for ds in datasets:
-        _REGISTRY.setdefault(ds.name, ds)
-
-
-# --------------------------------------------------------------------------------------------
-# checksums
+# checksums (memoised)
 
 
 _VERIFIED: dict[tuple[str, int, int], str] = {}
 _VERIFIED_LOCK = threading.Lock()
-
-
-def sha256_file(path: str | Path) -> str:
-    """The sha256 of a file's bytes, read in 1 MiB chunks."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _stat_key(path: Path) -> tuple[str, int, int]:
@@ -870,72 +457,3 @@ def _size_ok(path: Path, size: int | None) -> bool:
         return path.is_file() and (size is None or path.stat().st_size == size)
     except OSError:
         return False
-
-
-# --------------------------------------------------------------------------------------------
-# IDX (MNIST) reader
-
-
-_IDX_DTYPES = {
-    0x08: np.dtype("u1"),
-    0x09: np.dtype("i1"),
-    0x0B: np.dtype(">i2"),
-    0x0C: np.dtype(">i4"),
-    0x0D: np.dtype(">f4"),
-    0x0E: np.dtype(">f8"),
-}
-
-
-def read_idx(path: str | Path) -> np.ndarray:
-    """Read an IDX file (MNIST's format; gzip-compressed or not) into a native-endian array;
-    a wrong magic number or a size that disagrees with the header is a ValueError."""
-    path = Path(path)
-    with open(path, "rb") as handle:
-        data = handle.read()
-    if data[:2] == b"\x1f\x8b":
-        try:
-            data = gzip.decompress(data)
-        except (OSError, EOFError, zlib.error) as exc:
-            raise ValueError(f"{path}: corrupt or truncated gzip stream ({exc})") from exc
-    if len(data) < 4 or data[:2] != b"\x00\x00" or data[2] not in _IDX_DTYPES:
-        raise ValueError(
-            f"{path}: not an IDX file (magic {data[:4].hex() or 'missing'}; expected 0000 + a "
-            "type byte 08/09/0b/0c/0d/0e + number of dimensions)"
-        )
-    dtype, ndim = _IDX_DTYPES[data[2]], data[3]
-    header = 4 + 4 * ndim
-    if len(data) < header:
-        raise ValueError(f"{path}: truncated IDX header ({len(data)} bytes, need {header})")
-    shape = tuple(int(d) for d in np.frombuffer(data, ">u4", ndim, offset=4))
-    expected = header + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
-    if len(data) != expected:
-        raise ValueError(
-            f"{path}: IDX size disagrees with its header: shape {shape} of {dtype.name} needs "
-            f"{expected} bytes, the file has {len(data)} (truncated or corrupt)"
-        )
-    array = np.frombuffer(data, dtype, offset=header).reshape(shape)
-    return array.astype(dtype.newbyteorder("="), copy=True)
-
-
-_MNIST_SPLITS = {
-    "train": ("train-images-idx3-ubyte.gz", "train-labels-idx1-ubyte.gz", 60000),
-    "test": ("t10k-images-idx3-ubyte.gz", "t10k-labels-idx1-ubyte.gz", 10000),
-}
-
-
-def load_mnist(
-    split: str = "train", fetched: Fetched | None = None
-) -> tuple[np.ndarray, np.ndarray]:
-    """MNIST images (uint8 [N, 28, 28]) and labels (uint8 [N]) of ``split`` ("train"/"test"),
-    read from ``fetched`` or from a fresh :func:`fetch` of just those two files."""
-    check_choice("split", split, tuple(_MNIST_SPLITS))
-    images_name, labels_name, count = _MNIST_SPLITS[split]
-    if fetched is None:
-        fetched = fetch("mnist", [images_name, labels_name])
-    images, labels = read_idx(fetched[images_name]), read_idx(fetched[labels_name])
-    if images.shape != (count, 28, 28) or labels.shape != (count,):
-        raise ValueError(
-            f"MNIST {split}: expected {count} images of 28x28 and {count} labels, got "
-            f"{images.shape} and {labels.shape}"
-        )
-    return images, labels
