@@ -1,9 +1,29 @@
-"""Tiny chapter sources shared by the runner, CLI and benchmark code."""
+"""Tiny chapters shared by the runner, CLI and benchmark code: their declarations (on the
+chapter contract, found through the notebook header's ``dlwild: {chapter: ...}``) and their
+MyST sources. This folder is on the kernels' PYTHONPATH (conftest)."""
+
+from dlwild.core.chapter import Chapter, Param
+
+TINY = Chapter(
+    name="tiny", title="A tiny chapter", topic="testing the book machine",
+    summary="a chapter of a few lines", papers=("stadelmann2018wild",),
+    params={"answer": Param(42, int, "the answer it reports", between=(0, 1000))},
+    settings={"quick": {"size": 1}, "full": {"size": 10}},
+)
+PROBE = Chapter(
+    name="probe", title="Probe: a tiny MNIST classifier", topic="testing the book machine",
+    summary="an MLP on MNIST, against a made-up paper value", papers=("lecun1998gradient",),
+    params={"train_size": Param(2000, int, "training images", between=(100, 60_000)),
+            "epochs": Param(4, int, "training epochs", between=(1, 100))},
+    settings={"quick": {}, "full": {}}, data=("mnist",),
+    training_code=("dlwild.core.train",),
+)
 
 HEADER = """---
 jupytext:
   text_representation: {extension: .md, format_name: myst, format_version: 0.13}
 kernelspec: {display_name: Python 3, language: python, name: python3}
+dlwild: {chapter: "chapter_sources:TINY"}
 ---
 
 # A tiny chapter
@@ -20,9 +40,8 @@ answer = 42
 """
 FINISH = """
 ```{code-cell} ipython3
-from dlwild.core import report
-run = report.Run("tiny", scale=scale, seed=seed, device=device, data=data,
-                 params={"answer": answer})
+from chapter_sources import TINY
+run = TINY.start(scale=scale, seed=seed, device=device, data=data, answer=answer)
 run.finish({"answer": answer})
 ```
 """

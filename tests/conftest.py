@@ -12,6 +12,9 @@ import pytest
 os.environ.setdefault("MPLBACKEND", "Agg")
 
 ROOT = Path(__file__).resolve().parents[1]
+# The test chapters' declarations (chapter_sources.py) must import in their kernels too.
+os.environ["PYTHONPATH"] = os.pathsep.join(
+    p for p in (str(ROOT / "tests"), os.environ.get("PYTHONPATH", "")) if p)
 DLWILD = str(Path(sys.executable).with_name("dlwild"))
 
 
@@ -81,7 +84,7 @@ def probe_book(tmp_path_factory):
 def offline_probe_book(tmp_path_factory):
     """The probe chapter as a newcomer with no mirror, no network and an empty cache runs
     it (on its generator), and its book built: (project, outcome)."""
-    from dlwild.runner import Project, Request, build_book, run_chapter
+    from dlwild.runner import Project, build_book, run_chapter
 
     root = tmp_path_factory.mktemp("offline-probe-book")
     with pytest.MonkeyPatch.context() as mp:
@@ -89,7 +92,7 @@ def offline_probe_book(tmp_path_factory):
         mp.setenv("DLWILD_OFFLINE", "1")
         mp.setenv("DLWILD_HOME", str(root / "empty-home"))
         project = Project(make_project(root / "book", {"probe": PROBE}))
-        outcome = run_chapter(project, "probe", Request(params={"epochs": 2}))
+        outcome = run_chapter(project, "probe", {"epochs": 2})
     assert outcome.status == "ran", outcome.message
     build_book(project)
     return project, outcome

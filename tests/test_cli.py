@@ -19,14 +19,34 @@ def project(tmp_path):
     return make_project(tmp_path / "book", {"tiny": TINY_CHAPTER})
 
 
-def test_bad_scale_is_a_usage_error(project):
+def test_bad_common_parameters_are_usage_errors_from_the_declaration(project):
     done = dlwild("--root", str(project), "run", "tiny", "--scale", "huge")
-    assert done.returncode == 2 and "invalid scale 'huge'" in done.stderr
-
-
-def test_bad_seed_is_a_usage_error(project):
+    assert done.returncode == 2 and "scale='huge' is not one of 'quick' | 'full'" in done.stderr
     done = dlwild("--root", str(project), "run", "tiny", "--seed", "-3")
-    assert done.returncode == 2 and "non-negative integer" in done.stderr
+    assert done.returncode == 2 and "seed=-3 is out of range" in done.stderr
+    done = dlwild("--root", str(project), "run", "tiny", "--data", "maybe")
+    assert done.returncode == 2 and "data='maybe'" in done.stderr
+    done = dlwild("--root", str(project), "run", "tiny", "-p", "answer=-5")
+    assert done.returncode == 2 and "answer=-5 is out of range" in done.stderr
+    assert not (project / "_build" / "staging" / "tiny").exists()  # refused before a kernel
+    done = dlwild("--root", str(project), "run", "tiny", "-p", "data=synthetic")
+    assert done.returncode == 2 and "use --data" in done.stderr
+
+
+def test_data_is_a_flag_like_scale(project):
+    import json
+
+    done = dlwild("--root", str(project), "run", "tiny", "--data", "synthetic", "--seed", "3")
+    assert done.returncode == 0, done.stderr
+    params = json.loads((project / "results" / "tiny.json").read_text())["provenance"]["params"]
+    assert params["data"] == "synthetic" and params["seed"] == 3
+
+
+def test_chapters_lists_declarations(project):
+    done = dlwild("--root", str(project), "chapters")
+    assert done.returncode == 0, done.stderr
+    assert "tiny: A tiny chapter" in done.stdout
+    assert "-p answer=...  int in [0, 1000]" in done.stdout
 
 
 def test_unknown_chapter_and_parameter(project):
@@ -84,8 +104,8 @@ def test_record_takes_only_a_full_run(project):
     assert "git could not compare" in done.stdout  # the throw-away book is no git checkout
     saved = project / "book" / "records" / "tiny.full.json"
     assert saved.read_bytes() == (project / "results" / "tiny.json").read_bytes()
-    from dlwild.core import report
+    from dlwild.core import results
 
-    assert report.load_record("tiny", project / "book" / "records")["scale"] == "full"
+    assert results.load_record("tiny", project / "book" / "records")["scale"] == "full"
     done = dlwild("--root", str(project), "record", "nope")
     assert done.returncode == 1 and "unknown chapter 'nope'" in done.stderr

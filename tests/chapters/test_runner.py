@@ -13,8 +13,11 @@ import torch
 
 from chapter_sources import BOOM, FINISH, TRAINS, tiny
 from conftest import make_project
-from dlwild.core import config, report
-from dlwild.runner import ChapterEcho, ChapterError, Project, Request, run_chapter, run_key
+from dlwild.core import config, report, results
+from dlwild.core.html import banner_html
+from dlwild.runner import ChapterError, Project, run_chapter
+from dlwild.runner.execution import ChapterEcho
+from dlwild.runner.freshness import run_key
 
 
 @pytest.fixture
@@ -88,21 +91,31 @@ def test_a_run_that_writes_no_results_is_not_published(tiny_project):
     assert not (tiny_project.notebooks / "tiny.ipynb").exists()
 
 
-def test_parameters_are_passed_and_checked(tiny_project):
-    outcome = run_chapter(tiny_project, "tiny", Request(seed=7, params={"answer": 6}))
+def test_parameters_are_passed_and_checked_before_any_kernel_starts(tiny_project):
+    outcome = run_chapter(tiny_project, "tiny", {"seed": 7, "answer": 6})
     record = json.loads(outcome.results.read_text())
     assert record["metrics"] == {"answer": 6} and record["provenance"]["seed"] == 7
-    with pytest.raises(config.ConfigError, match="no parameter colour"):
-        run_chapter(tiny_project, "tiny", Request(params={"colour": "red"}))
-    with pytest.raises(config.ConfigError, match="should be a int"):
-        run_chapter(tiny_project, "tiny", Request(params={"answer": "many"}))
+    with pytest.raises(config.ConfigError, match="no parameter colour.*answer"):
+        run_chapter(tiny_project, "tiny", {"colour": "red"})
+    with pytest.raises(config.ConfigError, match="answer must be int"):
+        run_chapter(tiny_project, "tiny", {"answer": "many"})
+    with pytest.raises(config.ConfigError, match="answer=-5 is out of range"):
+        run_chapter(tiny_project, "tiny", {"answer": -5})
     with pytest.raises(config.ConfigError, match="scale='huge'"):
-        run_chapter(tiny_project, "tiny", Request(scale="huge"))
+        run_chapter(tiny_project, "tiny", {"scale": "huge"})
     if not torch.cuda.is_available():
         with pytest.raises(config.ConfigError, match="no CUDA GPU"):
-            run_chapter(tiny_project, "tiny", Request(device="cuda"))
+            run_chapter(tiny_project, "tiny", {"device": "cuda"})
     with pytest.raises(config.ConfigError, match="data='maybe'"):
-        run_chapter(tiny_project, "tiny", Request(params={"data": "maybe"}))
+        run_chapter(tiny_project, "tiny", {"data": "maybe"})
+    assert not (tiny_project.staging / "tiny").exists() or outcome.status == "ran"
+
+
+def test_a_parameters_cell_that_disagrees_with_the_declaration_is_refused(tiny_project):
+    source = tiny_project.notebooks / "tiny.md"
+    source.write_text(source.read_text().replace("answer = 42", "answer = 41"))
+    with pytest.raises(config.ConfigError, match="disagrees with its declaration.*answer"):
+        run_chapter(tiny_project, "tiny")
 
 
 def test_echo_passes_on_whole_lines_with_the_chapter_name():
@@ -133,15 +146,15 @@ def test_a_running_chapter_shows_its_progress_only_when_asked(tiny_project):
 def test_a_hung_quick_cell_fails_but_a_long_full_cell_may_run(tiny_project, monkeypatch):
     """Quick chapters have a per-cell limit (a hung kernel fails the run, page unchanged);
     full runs train for hours in one cell on a CPU, so they have none."""
-    from dlwild import runner
+    from dlwild.runner import execution
 
     sleeps = '\n```{code-cell} ipython3\nimport time\ntime.sleep(4)\n```\n'
     (tiny_project.notebooks / "tiny.md").write_text(tiny(sleeps, FINISH))
-    monkeypatch.setitem(runner.CELL_TIMEOUT_S, "quick", 2)
+    monkeypatch.setitem(execution.CELL_TIMEOUT_S, "quick", 2)
     outcome = run_chapter(tiny_project, "tiny")
     assert outcome.status == "failed" and "timed out" in outcome.message.lower()
     assert not (tiny_project.results / "tiny.json").exists()
-    outcome = run_chapter(tiny_project, "tiny", Request(scale="full"))
+    outcome = run_chapter(tiny_project, "tiny", {"scale": "full"})
     assert outcome.status == "ran", outcome.message
     assert report.load_results(outcome.results)["scale"] == "full"
 
@@ -175,9 +188,9 @@ def test_offline_newcomer_gets_the_generator_and_a_banner(offline_probe_book):
 def test_banner_is_lifted_under_the_title_once():
     """Known answer: two cells displayed the same banner, one another output; the page gets
     one banner cell between the title and the rest of the first text cell."""
-    from dlwild.runner import banner_on_top
+    from dlwild.runner.publishing import banner_on_top
 
-    banner = nbformat.v4.new_output("display_data", data={"text/html": report.banner_html(
+    banner = nbformat.v4.new_output("display_data", data={"text/html": banner_html(
         "No data, so this run used a generator.")})
     keep = nbformat.v4.new_output("stream", name="stdout", text="kept\n")
     nb = nbformat.v4.new_notebook(cells=[
@@ -198,14 +211,14 @@ def test_banner_is_lifted_under_the_title_once():
 
 
 def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
-    from dlwild.runner import status_markdown
+    from dlwild.runner.publishing import status_markdown
 
     project, _ = probe_book
     record = report.load_results(project.results / "probe.json")
     record["scale"] = "full"
     record["provenance"]["training_s"] = 50_400.0
     records = project.records / "probe.full.json"
-    records.write_text(report.dumps(record))
+    records.write_text(results.dumps(record))
     try:
         text = status_markdown(project)
     finally:
@@ -217,7 +230,7 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
 
 
 def test_changed_since_names_the_training_files_edited_after_a_commit(tmp_path):
-    from dlwild.runner import changed_since
+    from dlwild.runner.publishing import changed_since
 
     def git(*args):
         return subprocess.run(["git", *args], cwd=tmp_path, check=True, capture_output=True,
@@ -238,9 +251,10 @@ def test_changed_since_names_the_training_files_edited_after_a_commit(tmp_path):
     assert changed_since(tmp_path, "0" * 40, files) is None  # a commit this checkout lacks
 
 
-def test_training_code_files_are_the_pipelines_modules():
-    from dlwild.runner import training_code_files
+def test_training_code_files_are_the_declared_modules(book_root):
+    from dlwild.runner.publishing import training_code_files
 
-    names = {p.name for p in training_code_files("speakers")}
+    names = {p.name for p in training_code_files(Project(book_root), "speakers")}
     assert {"models.py", "losses.py", "train.py"} <= names and "cluster.py" not in names
-    assert training_code_files("no_such_chapter") == []
+    with pytest.raises(ChapterError, match="unknown chapter"):
+        training_code_files(Project(book_root), "no_such_chapter")

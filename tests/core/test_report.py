@@ -1,4 +1,5 @@
-"""Known answers for verdicts, the results contract, and atomic result writes."""
+"""Known answers for verdicts (core.claims), the results contract (core.results), the run
+(core.run), its HTML (core.html) and provenance, and atomic result writes."""
 
 from __future__ import annotations
 
@@ -8,8 +9,13 @@ import math
 
 import pytest
 
-from dlwild.core import report
-from dlwild.core.report import Claim, Measured
+from dlwild.core import claims, config, hardware, html, provenance, results
+from dlwild.core.chapter import Chapter, Param
+from dlwild.core.claims import Claim, Measured
+from dlwild.core.run import _plain
+
+DEMO = Chapter(name="demo", title="Demo", summary="a test chapter", papers=("p",),
+               params={"k": Param(1, int)}, settings={"quick": {}, "full": {}})
 
 
 def claim(**kw):
@@ -26,24 +32,24 @@ def claim(**kw):
     ("at_least", 0.50, "holds"), ("at_least", 0.08, "holds"), ("at_least", 0.079, "differs"),
 ])
 def test_numeric_verdicts(kind, ours, expected):
-    word, reason = report.verdict(claim(kind=kind), Measured(ours, data="d", scale="quick"))
+    word, reason = claims.verdict(claim(kind=kind), Measured(ours, data="d", scale="quick"))
     assert word == expected
     assert reason
 
 
 def test_relation_verdicts():
     rel = claim(kind="holds", paper_value=True, tolerance=0)
-    assert report.verdict(rel, Measured(True, "d", "quick"))[0] == "holds"
-    assert report.verdict(rel, Measured(False, "d", "quick"))[0] == "differs"
+    assert claims.verdict(rel, Measured(True, "d", "quick"))[0] == "holds"
+    assert claims.verdict(rel, Measured(False, "d", "quick"))[0] == "differs"
     with pytest.raises(ValueError, match="relative"):
-        report.verdict(rel, Measured(0.3, "d", "quick"))
+        claims.verdict(rel, Measured(0.3, "d", "quick"))
 
 
 def test_not_comparable_keeps_its_reason():
-    word, reason = report.verdict(claim(), Measured(0.1, "LibriSpeech", "quick",
+    word, reason = claims.verdict(claim(), Measured(0.1, "LibriSpeech", "quick",
                                                     not_comparable="not TIMIT"))
     assert (word, reason) == ("not comparable", "not TIMIT")
-    word, reason = report.verdict(claim(), Measured(math.nan, "d", "quick"))
+    word, reason = claims.verdict(claim(), Measured(math.nan, "d", "quick"))
     assert word == "not comparable" and "finite" in reason
 
 
@@ -58,27 +64,26 @@ def test_claim_validation():
 
 def test_compare_requires_every_claim_measured():
     with pytest.raises(KeyError, match="without a measurement"):
-        report.compare([claim()], {})
+        claims.compare([claim()], {})
     with pytest.raises(KeyError, match="no claim"):
-        report.compare([claim()], {"c": Measured(0.1, "d", "q"), "x": Measured(1, "d", "q")})
-    rows = report.compare([claim()], {"c": Measured(0.1, "d", "quick", note="3 seeds")})
+        claims.compare([claim()], {"c": Measured(0.1, "d", "q"), "x": Measured(1, "d", "q")})
+    rows = claims.compare([claim()], {"c": Measured(0.1, "d", "quick", note="3 seeds")})
     assert rows[0]["verdict"] == "holds" and rows[0]["paper_value"] == 0.10
     assert rows[0]["note"].startswith("|ours - paper| = 0.000 <= 0.020")
     assert rows[0]["note"].endswith("; 3 seeds")
-    rows = report.compare([claim()], {"c": Measured(0.1, "d", "q", not_comparable="not TIMIT")})
+    rows = claims.compare([claim()], {"c": Measured(0.1, "d", "q", not_comparable="not TIMIT")})
     assert rows[0]["note"] == "not TIMIT"
 
 
 def test_claims_html_marks_verdicts():
-    rows = report.compare([claim()], {"c": Measured(0.5, "d", "quick")})
-    markup = report.claims_html(rows, "cap")
+    rows = claims.compare([claim()], {"c": Measured(0.5, "d", "quick")})
+    markup = html.claims_html(rows, "cap")
     assert "verdict-differs" in markup and "0.500" in markup and "0.100" in markup
 
 
 def _run(tmp_path, monkeypatch):
     monkeypatch.setenv("DLWILD_RESULTS_DIR", str(tmp_path))
-    run = report.Run("demo", scale="quick", seed=3, device="cpu", data="synthetic",
-                     params={"k": 1})
+    run = DEMO.start(scale="quick", seed=3, device="cpu", data="synthetic", k=1)
     run.use_data("toy", None, generator="a test generator")
     run.compare([claim()], {"c": Measured(0.11, "toy", "quick")}, show=False)
     return run
@@ -87,12 +92,12 @@ def _run(tmp_path, monkeypatch):
 def test_run_writes_a_valid_record(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
     run.finish({"mr": 0.11}, show=False)
-    record = report.load_results(run.results_path)
+    record = results.load_results(run.results_path)
     assert record["chapter"] == "demo" and record["data"]["source"] == "synthetic"
     assert record["provenance"]["params"] == {"scale": "quick", "seed": 3, "device": "cpu",
                                               "data": "synthetic", "k": 1}
     assert record["claims"][0]["verdict"] == "holds"
-    assert report.validate(record) == []
+    assert results.validate(record) == []
 
 
 def test_training_time_of_the_networks_used_goes_into_the_provenance(tmp_path, monkeypatch):
@@ -100,32 +105,33 @@ def test_training_time_of_the_networks_used_goes_into_the_provenance(tmp_path, m
 
     run = _run(tmp_path, monkeypatch)
     run.finish({"mr": 0.11}, show=False)
-    assert "training_s" not in report.load_results(run.results_path)["provenance"]
+    assert "training_s" not in results.load_results(run.results_path)["provenance"]
     run.use_training(SimpleNamespace(epochs=[{"seconds": 3000.0}, {"seconds": 4000.5}]))
     run.use_training(SimpleNamespace(epochs=[{"seconds": 1200.0}, {"epoch": 2}]))  # no time
     run.finish({"mr": 0.11}, show=False)
-    record = report.load_results(run.results_path)
+    record = results.load_results(run.results_path)
     assert record["provenance"]["training_s"] == 8200.5
-    assert "<th>network training</th><td>2.3 h (" in report.provenance_html(record)
+    assert "<th>network training</th><td>2.3 h (" in html.provenance_html(record)
 
 
 def test_durations_read_in_seconds_then_minutes_then_hours():
-    assert report.duration(39.2) == "39 s"
-    assert report.duration(120.0) == "2.0 min"
-    assert report.duration(7199.0) == "120.0 min"
-    assert report.duration(7200.0) == "2.0 h"
-    assert report.duration(15_120.0) == "4.2 h"
+    assert provenance.duration(39.2) == "39 s"
+    assert provenance.duration(120.0) == "2.0 min"
+    assert provenance.duration(7199.0) == "120.0 min"
+    assert provenance.duration(7200.0) == "2.0 h"
+    assert provenance.duration(15_120.0) == "4.2 h"
 
 
 def test_hardware_records_torch_threads(monkeypatch):
     torch = pytest.importorskip("torch")
     monkeypatch.setattr(torch, "get_num_threads", lambda: 3)
-    assert report.hardware("cpu")["torch_threads"] == 3
+    assert hardware.hardware_record()["torch_threads"] == 3
+    assert hardware.hardware_record(torch.device("cpu"))["name"].endswith("(3 threads)")
 
 
 def test_nan_metrics_are_refused(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
-    with pytest.raises(report.ResultsError, match="NaN"):
+    with pytest.raises(results.ResultsError, match="NaN"):
         run.finish({"mr": float("nan")}, show=False)
     assert not (tmp_path / "demo.json").exists()
 
@@ -139,7 +145,7 @@ def test_full_disk_keeps_previous_results(tmp_path, monkeypatch):
     def no_space(*args, **kwargs):
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(report.config.os, "fsync", no_space)
+    monkeypatch.setattr(config.os, "fsync", no_space)
     with pytest.raises(OSError, match="No space"):
         run.finish({"mr": 0.2}, show=False)
     assert path.read_text() == before
@@ -147,14 +153,14 @@ def test_full_disk_keeps_previous_results(tmp_path, monkeypatch):
 
 
 def test_validate_names_problems():
-    assert report.validate({}) and "chapter" in report.validate({})[0]
-    record = json.loads(report.dumps({
+    assert results.validate({}) and "chapter" in results.validate({})[0]
+    record = json.loads(results.dumps({
         "chapter": "x", "scale": "huge", "data": {"source": "made up", "datasets": []},
         "provenance": {}, "claims": [{"id": "a", "paper": "p", "source": "s", "metric": "m",
                                       "paper_value": 1, "ours": 1, "tolerance": 0,
                                       "verdict": "maybe", "note": ""}],
         "metrics": {}}))
-    problems = " ".join(report.validate(record))
+    problems = " ".join(results.validate(record))
     assert "scale" in problems and "data.source" in problems
     assert "provenance.commit missing" in problems and "maybe" in problems
 
@@ -162,15 +168,15 @@ def test_validate_names_problems():
 def test_load_results_names_a_broken_file(tmp_path):
     bad = tmp_path / "x.json"
     bad.write_text("{not json")
-    with pytest.raises(report.ResultsError, match="x.json"):
-        report.load_results(bad)
+    with pytest.raises(results.ResultsError, match="x.json"):
+        results.load_results(bad)
 
 
 def test_status_rows_one_per_claim(tmp_path, monkeypatch):
     run = _run(tmp_path, monkeypatch)
     run.finish({}, show=False)
-    record = report.load_results(run.results_path)
-    table = report.status_rows([record, record])
+    record = results.load_results(run.results_path)
+    table = results.status_rows([record, record])
     assert len(table) == 2 and set(table["verdict"]) == {"holds"}
 
 
@@ -180,34 +186,34 @@ def test_full_scale_record_is_shown_and_listed(tmp_path, monkeypatch, capsys):
     assert run.show_record(records) is None
     assert "No full-scale record" in capsys.readouterr().out
     run.finish({"mr": 0.11}, show=False)
-    record = report.load_results(run.results_path)
+    record = results.load_results(run.results_path)
     record["scale"] = "full"
     records.mkdir()
-    (records / "demo.full.json").write_text(report.dumps(record))
+    (records / "demo.full.json").write_text(results.dumps(record))
     shown = run.show_record(records)
     assert shown["scale"] == "full"
     out = capsys.readouterr().out
     assert "Committed full-scale record" in out and "dlwild-claims" in out
     broken = records / "demo.full.json"
     broken.write_text("{}")
-    with pytest.raises(report.ResultsError, match="demo.full.json"):
-        report.load_record("demo", records)
+    with pytest.raises(results.ResultsError, match="demo.full.json"):
+        results.load_record("demo", records)
 
 
 def test_glued_numbers_keep_their_format_and_survive_myst_nb():
     import ast
 
-    assert repr(report._plain(221706, ",d")) == "221\u202f706"
-    assert repr(report._plain(0.1234, ".2f")) == "0.12"
-    assert repr(report._plain(True)) == "yes"
+    assert repr(_plain(221706, ",d")) == "221\u202f706"
+    assert repr(_plain(0.1234, ".2f")) == "0.12"
+    assert repr(_plain(True)) == "yes"
     with pytest.raises((ValueError, SyntaxError)):  # myst-nb would turn "221,706" into a tuple
-        ast.literal_eval(repr(report._plain(221706, ",d")))
+        ast.literal_eval(repr(_plain(221706, ",d")))
 
 
 def test_undefined_metrics_become_null_and_pass_the_contract():
     import numpy as np
 
-    from dlwild.core.report import undefined_as_null
+    from dlwild.core.results import undefined_as_null
 
     value = {"ap": [{"class": "a", "ap50": float("nan")}, {"class": "b", "ap50": 0.5}],
              "rho": np.float64("nan"), "n": 3, "inf": (float("inf"), 1.0), "name": "x"}

@@ -564,7 +564,6 @@ def test_cached_training_resumes_an_interrupted_training_and_then_drops_its_chec
 def test_history_names_the_hardware_its_epochs_ran_on_and_keeps_it_across_json(tmp_path):
     _, history = run(epochs=2, checkpoint=tmp_path / "run.pt")
     assert history.hardware == train_mod.hardware_name(torch.device("cpu"))
-    assert "CPU" in history.hardware and f"{torch.get_num_threads()} threads" in history.hardware
     assert History.from_dict(json.loads(json.dumps(history.to_dict()))).hardware == history.hardware
 
 

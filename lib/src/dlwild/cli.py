@@ -7,21 +7,9 @@ import sys
 from pathlib import Path
 
 from dlwild.core import config
+from dlwild.core.chapter import COMMON
 
 EXIT_FAILED, EXIT_USAGE = 1, 2
-
-
-def _scale(text: str) -> str:
-    if text not in config.SCALES:
-        raise argparse.ArgumentTypeError(f"invalid scale {text!r} (choose from quick, full)")
-    return text
-
-
-def _seed(text: str) -> int:
-    value = int(text) if text.isdigit() else -1
-    if value < 0:
-        raise argparse.ArgumentTypeError(f"seed must be a non-negative integer, not {text!r}")
-    return value
 
 
 def parser() -> argparse.ArgumentParser:
@@ -33,9 +21,10 @@ def parser() -> argparse.ArgumentParser:
     sub = top.add_subparsers(dest="command", required=True)
 
     def run_options(p: argparse.ArgumentParser) -> None:
-        p.add_argument("--scale", type=_scale, default="quick", help="quick (default) or full")
-        p.add_argument("--seed", type=_seed, default=0, help="random seed (default 0)")
-        p.add_argument("--device", choices=config.DEVICES, default="auto")
+        # values are checked by the chapter's declaration (dlwild.core.chapter), not here
+        for name, param in COMMON.items():
+            p.add_argument(f"--{name}", type=int if param.kind is int else str, default=None,
+                           help=f"{param.help} ({param.describe()}; default {param.default!r})")
         p.add_argument("--force", action="store_true", help="run even if nothing changed")
         p.add_argument("--quiet", action="store_true",
                        help="do not show the lines the chapter prints (progress, warnings)")
@@ -44,13 +33,14 @@ def parser() -> argparse.ArgumentParser:
     run.add_argument("chapter")
     run_options(run)
     run.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
-                     help="a chapter parameter (repeatable), e.g. -p data=synthetic")
+                     help="a chapter parameter (repeatable), e.g. -p segment_ms=200")
 
     book = sub.add_parser("book", help="run every chapter and build the book")
     run_options(book)
     book.add_argument("--no-build", action="store_true", help="run chapters only")
 
     sub.add_parser("status", help="print the book-wide reproduction table")
+    sub.add_parser("chapters", help="the chapters, their papers and their parameters")
 
     record = sub.add_parser("record", help="save a chapter's full-scale results as its "
                                            "committed record (book/records/)")
@@ -72,16 +62,20 @@ def _project(args):
     return Project.find(args.root)
 
 
+def _common(args) -> dict:
+    """The common parameters given on the command line (--scale, --seed, ...)."""
+    return {name: getattr(args, name) for name in COMMON if getattr(args, name) is not None}
+
+
 def _cmd_run(args) -> int:
-    from dlwild.runner import Request, parse_assignment, run_chapter
+    from dlwild.runner import parse_assignment, run_chapter
 
     params = dict(parse_assignment(text) for text in args.param)
-    for name in ("scale", "seed", "device"):
+    for name in COMMON:
         if name in params:
             raise config.ConfigError(f"use --{name}, not -p {name}=...")
-    request = Request(scale=args.scale, seed=args.seed, device=args.device, params=params)
-    outcome = run_chapter(_project(args), args.chapter, request, force=args.force,
-                          echo=not args.quiet)
+    outcome = run_chapter(_project(args), args.chapter, {**params, **_common(args)},
+                          force=args.force, echo=not args.quiet)
     if outcome.status == "failed":
         print(f"dlwild: {outcome.message}", file=sys.stderr)
         return EXIT_FAILED
@@ -89,11 +83,10 @@ def _cmd_run(args) -> int:
 
 
 def _cmd_book(args) -> int:
-    from dlwild.runner import Request, run_book
+    from dlwild.runner import run_book
 
-    request = Request(scale=args.scale, seed=args.seed, device=args.device)
-    outcomes = run_book(_project(args), request, force=args.force, build=not args.no_build,
-                        echo=not args.quiet)
+    outcomes = run_book(_project(args), _common(args), force=args.force,
+                        build=not args.no_build, echo=not args.quiet)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in outcomes:
         print(f"  {o.chapter:<16} {o.status:<8} {o.wall_s:7.1f} s")
@@ -107,19 +100,34 @@ def _cmd_book(args) -> int:
 def _cmd_status(args) -> int:
     import pandas as pd
 
-    from dlwild.core import report
+    from dlwild.core import results
     from dlwild.runner import load_all_results
 
     records = load_all_results(_project(args))
     if not records:
         print("No results yet: run `make book` or `dlwild run CHAPTER`.")
         return 0
-    table = report.status_rows(records)
+    table = results.status_rows(records)
     with pd.option_context("display.max_colwidth", 48, "display.width", 200,
                            "display.max_rows", None):
         print(table.drop(columns=["reason"]).to_string(index=False))
     counts = table["verdict"].value_counts()
-    print("\n" + ", ".join(f"{counts.get(v, 0)} {v}" for v in report.VERDICTS))
+    print("\n" + ", ".join(f"{counts.get(v, 0)} {v}" for v in results.VERDICTS))
+    return 0
+
+
+def _cmd_chapters(args) -> int:
+    from dlwild.runner.parameters import chapter_declaration
+
+    project = _project(args)
+    for name in project.chapters():
+        declared, _ = chapter_declaration(project.source(name), name)
+        print(f"{name}: {declared.title}\n  papers: {', '.join(declared.papers)}"
+              f"\n  data: {', '.join(declared.data) or 'none registered'}")
+        for key, param in declared.params.items():
+            print(f"  -p {key}=...  {param.describe()}, default {param.default!r}: {param.help}")
+    common = ", ".join(f"--{k} ({p.describe()})" for k, p in COMMON.items())
+    print(f"every chapter: {common}")
     return 0
 
 
@@ -172,6 +180,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):  # a chapter's progress shows as it comes
         sys.stdout.reconfigure(line_buffering=True)
     handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status,
+                "chapters": _cmd_chapters,
                 "record": _cmd_record, "data": _cmd_data}
     try:
         return handlers[args.command](args)

@@ -176,6 +176,19 @@ def parts_key(parts: Mapping[str, Any]) -> str:
     return artifact_key(code=parts["code"], params=parts["params"], data=parts["data"])
 
 
+def array_digest(arrays: Any) -> str:
+    """sha256 of a sequence of numpy arrays (shapes, dtypes and bytes, in order): the content
+    hash of a network's training data, for its artifact key."""
+    import numpy as np
+
+    digest = hashlib.sha256()
+    for array in arrays:
+        array = np.ascontiguousarray(array)
+        digest.update(f"{array.dtype.str}{array.shape};".encode())
+        digest.update(memoryview(array).cast("B"))
+    return digest.hexdigest()
+
+
 def file_digest(path: Path) -> str:
     """sha256 hex digest of a file, read in chunks."""
     digest = hashlib.sha256()

@@ -3,13 +3,14 @@
 
 from __future__ import annotations
 
+import os
 import platform
 from collections.abc import Mapping
 from typing import Any
 
 import torch
 
-__all__ = ["hardware_name", "to_device"]
+__all__ = ["hardware_name", "hardware_record", "to_device"]
 
 
 def hardware_name(device: torch.device) -> str:
@@ -20,6 +21,23 @@ def hardware_name(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine() or "CPU"
     threads = torch.get_num_threads()
     return f"{cpu} CPU ({threads} thread{'' if threads == 1 else 's'})"
+
+
+def hardware_record(device: torch.device | None = None) -> dict[str, Any]:
+    """What a run ran on, for its provenance: platform, CPU count, memory, torch's CPU
+    threads (float sums on CPU, so the last digits of some results, depend on them) and the
+    device with its name (:func:`hardware_name`)."""
+    info: dict[str, Any] = {"platform": platform.platform(), "machine": platform.machine(),
+                            "cpus": os.cpu_count(), "torch_threads": torch.get_num_threads()}
+    try:
+        pages, size = os.sysconf("SC_PHYS_PAGES"), os.sysconf("SC_PAGE_SIZE")
+        info["memory_gb"] = round(pages * size / 2**30, 1)
+    except (ValueError, OSError, AttributeError):
+        pass
+    if device is not None:
+        info["device"] = str(device)
+        info["name"] = hardware_name(torch.device(device))
+    return info
 
 
 def to_device(batch: Any, device: torch.device | str, non_blocking: bool = False) -> Any:

@@ -1,0 +1,90 @@
+"""The HTML a chapter page shows: the paper-vs-ours table, the generated-data banner and
+the provenance box."""
+
+from __future__ import annotations
+
+import html
+import json
+from collections.abc import Mapping
+from typing import Any
+
+from dlwild.core.claims import format_value
+from dlwild.core.provenance import duration
+
+
+def claims_html(rows: list[dict[str, Any]], caption: str = "") -> str:
+    """HTML of the paper-vs-ours table, narrow enough for a book page: the claim with its
+    metric and source, the paper's value, ours with its data and scale, and the verdict
+    with its reason."""
+    body = []
+    for r in rows:
+        fmt = r.get("fmt", ".3f")
+        esc = html.escape
+        tolerance = ("" if r["kind"] == "holds" or r["tolerance"] is None
+                     else f" ± {esc(format_value(r['tolerance'], fmt))}")
+        css = "verdict-" + str(r["verdict"]).replace(" ", "-")
+        body.append(
+            "<tr>"
+            f'<td>{esc(r["statement"] or r["metric"])}<div class="dlwild-sub">'
+            f'{esc(r["metric"])}<br>{esc(r["paper"])}, {esc(r["source"])}</div></td>'
+            f'<td class="num">{esc(format_value(r["paper_value"], fmt))}{tolerance}</td>'
+            f'<td class="num">{esc(format_value(r["ours"], fmt))}<div class="dlwild-sub">'
+            f'{esc(r["data"])}; {esc(r["scale"])}</div></td>'
+            f'<td><span class="verdict {css}">{esc(r["verdict"])}</span>'
+            f'<div class="dlwild-sub">{esc(r["note"])}</div></td>'
+            "</tr>")
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours", "verdict"))
+    return (f'<table class="dlwild-claims">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
+BANNER_CLASS = "dlwild-banner"  # marks the banner, which the runner lifts to the page's top
+
+
+def banner_html(reason: str) -> str:
+    """The warning shown at the top of a page whose chapter ran on generated data."""
+    return (
+        f'<div class="admonition warning {BANNER_CLASS}"><p class="admonition-title">'
+        "This page ran on generated data</p><p>" + html.escape(reason) + " The numbers below "
+        "come from the chapter's generator, not from the real data set, and are not "
+        "comparable with the paper's.</p></div>"
+    )
+
+
+def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this run") -> str:
+    """A collapsible box with the run's commit, parameters, data, packages and hardware."""
+    prov = record["provenance"]
+    rows = [
+        ("chapter", record["chapter"]), ("scale", record["scale"]),
+        ("data", record["data"]["source"]),
+        ("data sets", ", ".join(
+            f"{d['name']} ({d.get('source', '?')}, sha256 {str(d.get('sha256', ''))[:12]})"
+            for d in record["data"]["datasets"]) or "none"),
+        ("commit", prov["commit"]), ("dlwild", prov["dlwild_version"]),
+        ("parameters", json.dumps(prov["params"], sort_keys=True)),
+        ("seed", prov["seed"]), ("python", prov["python"]),
+        ("packages", ", ".join(f"{k} {v}" for k, v in sorted(prov["packages"].items()))),
+        ("hardware", ", ".join(f"{k}: {v}" for k, v in prov["hardware"].items())),
+        ("started", prov["started"]), ("wall time", f"{prov['wall_s']:.1f} s"),
+    ]
+    if prov.get("training_s"):
+        rows.append(("network training", f"{duration(prov['training_s'])} (the networks the "
+                                         "results rest on, trained in this run or before it)"))
+    table = "".join(
+        f"<tr><th>{html.escape(k)}</th><td>{html.escape(str(v))}</td></tr>" for k, v in rows
+    )
+    return (f'<details class="dlwild-provenance"><summary>{html.escape(title)}</summary>'
+            f"<table>{table}</table></details>")
+
+
+
+def display_html(markup: str) -> None:
+    """Show HTML in a notebook; print it elsewhere (scripts, tests)."""
+    from IPython import get_ipython
+    from IPython.display import HTML, display
+
+    if get_ipython() is None:
+        print(markup)
+    else:
+        display(HTML(markup))

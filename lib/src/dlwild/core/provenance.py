@@ -1,0 +1,58 @@
+"""Provenance of a run: the commit, package versions, hardware, and how long its
+networks trained."""
+
+from __future__ import annotations
+
+import subprocess
+from collections.abc import Iterable
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from dlwild.core import config
+
+#: Packages whose versions go into every provenance record (those installed).
+PROVENANCE_PACKAGES = (
+    "numpy", "scipy", "pandas", "scikit-learn", "torch", "matplotlib", "librosa", "scikit-image",
+    "verovio", "music21", "foolbox", "papermill", "jupyter-book",
+)
+
+
+
+def training_seconds(history: Any) -> float:
+    """How long a network trained: the sum of its ``core.train.History`` epoch times."""
+    return sum(epoch.get("seconds", 0.0) for epoch in history.epochs)
+
+
+def duration(seconds: float) -> str:
+    """A time as a reader takes it in: seconds below two minutes, minutes below two hours,
+    hours above."""
+    if seconds < 120:
+        return f"{seconds:.0f} s"
+    return f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.1f} h"
+
+
+# --- provenance ------------------------------------------------------------------------
+
+def git_commit(root: Path | None = None) -> str:
+    """The commit of the book's checkout (``+dirty`` when it has uncommitted changes)."""
+    root = root or config.project_root() or Path.cwd()
+    try:
+        sha = subprocess.run(["git", "rev-parse", "HEAD"], cwd=root, capture_output=True,
+                             text=True, timeout=10, check=True).stdout.strip()
+        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"],
+                               cwd=root, capture_output=True, text=True, timeout=10).stdout.strip()
+    except (OSError, subprocess.SubprocessError):
+        return "unknown (not a git checkout)"
+    return sha + ("+dirty" if dirty else "")
+
+
+def package_versions(names: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, str]:
+    """Installed versions of the packages that shape the results."""
+    found = {}
+    for name in names:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return found

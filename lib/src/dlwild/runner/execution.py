@@ -1,0 +1,212 @@
+"""Running a chapter: Papermill executes its notebook in a staging folder with validated
+parameters; only a notebook whose every code cell ran and whose results were written by
+this very run is published (``notebooks/<name>.ipynb`` and ``results/<name>.json``). A
+failing chapter leaves the last good page and results."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlwild.core import config, results
+from dlwild.runner.freshness import is_fresh, run_key
+from dlwild.runner.parameters import chapter_declaration
+from dlwild.runner.project import ChapterError, Project
+from dlwild.runner.publishing import banner_on_top, build_book, show_injected_parameters
+
+# The longest one cell may run before the chapter fails as hung: a quick chapter runs in
+# minutes; a full one trains a network in one cell for many hours on a CPU (and resumes
+# from its checkpoints when rerun), so it has no limit.
+CELL_TIMEOUT_S: dict[str, int | None] = {"quick": 3600, "full": None}
+
+
+@dataclass
+class Outcome:
+    """What happened to one chapter in a run of the book machine."""
+
+    chapter: str
+    status: str  # "ran" | "skipped" | "failed"
+    wall_s: float = 0.0
+    message: str = ""
+    results: Path | None = None
+
+
+def check_really_ran(notebook, path: Path) -> None:
+    """Refuse a page unless every code cell executed and none holds an error."""
+    for index, cell in enumerate(notebook.cells):
+        if cell.cell_type != "code" or not cell.source.strip():
+            continue
+        if cell.get("execution_count") is None:
+            raise ChapterError(f"{path}: code cell {index} did not run; page not published")
+        for output in cell.get("outputs", []):
+            if output.get("output_type") == "error":
+                raise ChapterError(f"{path}: code cell {index} raised "
+                                   f"{output.get('ename')}; page not published")
+
+
+# --- running ---------------------------------------------------------------------------
+
+def _failing_cell(exc: Exception, notebook_path: Path) -> str:
+    """'cell N (first line)' of the cell that failed, from Papermill's output notebook."""
+    import nbformat
+
+    try:
+        nb = nbformat.read(notebook_path, as_version=4)
+    except Exception:  # noqa: BLE001 - the report must not fail
+        return "an unknown cell"
+    for index, cell in enumerate(nb.cells):
+        if cell.cell_type == "code" and any(o.get("output_type") == "error"
+                                            for o in cell.get("outputs", [])):
+            first = next((ln for ln in cell.source.splitlines() if ln.strip()), "")
+            return f"code cell {index} ({first.strip()[:80]!r})"
+    return "an unknown cell"
+
+
+class ChapterEcho:
+    """A text stream that passes each line a chapter's cells print (its progress bars,
+    warnings) to ``log`` as ``[chapter] line`` while the chapter runs: a full-scale run of
+    hours is followed in the terminal, not only read on its page afterwards."""
+
+    def __init__(self, chapter: str, log=print) -> None:
+        self.prefix, self.log, self.pending = f"[{chapter}] ", log, ""
+
+    def write(self, text: str) -> int:
+        *lines, self.pending = (self.pending + text.replace("\r", "\n")).split("\n")
+        for line in lines:
+            if line.strip():
+                self.log(self.prefix + line.rstrip())
+        return len(text)
+
+    def flush(self) -> None:
+        """Lines are passed on as they complete; a partial line waits for its end."""
+
+    def close(self) -> None:
+        """Pass on the last line, if the chapter printed one without a newline."""
+        if self.pending.strip():
+            self.log(self.prefix + self.pending.rstrip())
+        self.pending = ""
+
+
+def kernel_transport(sockets: Path):
+    """The kernel's connection: Unix sockets in the private folder ``sockets`` where the OS
+    has them (over TCP, even on loopback, ipykernel warns on every run that its traffic is
+    unencrypted); TCP on Windows."""
+    from traitlets.config import Config
+
+    if os.name != "posix":
+        return Config()
+    return Config({"KernelManager": {"transport": "ipc", "ip": str(sockets / "kernel")}})
+
+
+def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None = None, *,
+                force: bool = False, log=print, echo: bool = False) -> Outcome:
+    """Run one chapter with Papermill unless its page is fresh; publish only a real run.
+    ``given``: parameter values (the rest take the declaration's defaults), all validated
+    by the chapter's declaration before any kernel starts. ``echo`` passes the lines its
+    cells print to ``log`` as they come (see ChapterEcho)."""
+    import jupytext
+    import nbformat
+    import papermill
+
+    declared, notebook = chapter_declaration(project.source(chapter), chapter)
+    params = declared.validate(given or {})
+    key = run_key(project, chapter, params)
+    if not force and is_fresh(project, chapter, key):
+        log(f"[dlwild] {chapter}: up to date, skipped")
+        return Outcome(chapter, "skipped", results=project.results / f"{chapter}.json")
+
+    stage = project.staging / chapter
+    shutil.rmtree(stage, ignore_errors=True)
+    stage.mkdir(parents=True)
+    unexecuted, executed = stage / f"{chapter}.input.ipynb", stage / f"{chapter}.ipynb"
+    jupytext.write(notebook, unexecuted, fmt="ipynb")
+    run_id = uuid.uuid4().hex
+    env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
+           "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+    log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
+    started = time.perf_counter()
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    stream = ChapterEcho(chapter, log) if echo else None
+    sockets = tempfile.TemporaryDirectory(prefix="dlwild-kernel-")
+    try:
+        papermill.execute_notebook(
+            str(unexecuted), str(executed), parameters=params, kernel_name="python3",
+            cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
+            execution_timeout=CELL_TIMEOUT_S[params["scale"]], stdout_file=stream,
+            stderr_file=stream,
+            config=kernel_transport(Path(sockets.name)),
+        )
+    except papermill.PapermillExecutionError as exc:
+        failed = project.build / "failed" / f"{chapter}.ipynb"
+        failed.parent.mkdir(parents=True, exist_ok=True)
+        if executed.exists():
+            shutil.copy2(executed, failed)
+        where = _failing_cell(exc, executed) if executed.exists() else f"cell {exc.cell_index}"
+        message = (f"chapter {chapter!r} failed in {where}: {exc.ename}: {exc.evalue}\n"
+                   f"  the executed notebook is kept at {failed}; the last good page and "
+                   "results are unchanged")
+        return Outcome(chapter, "failed", time.perf_counter() - started, message)
+    except Exception as exc:  # kernel died, timeout, ...
+        message = (f"chapter {chapter!r} could not be executed: {type(exc).__name__}: {exc}; "
+                   "the last good page and results are unchanged")
+        return Outcome(chapter, "failed", time.perf_counter() - started, message)
+    finally:
+        sockets.cleanup()
+        if stream is not None:
+            stream.close()
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    wall = time.perf_counter() - started
+
+    try:
+        check_really_ran(nbformat.read(executed, as_version=4), executed)
+        staged = stage / f"{chapter}.json"
+        if not staged.exists():
+            raise ChapterError(f"chapter {chapter!r} ran but wrote no results "
+                               f"(it must end with run.finish()); page not published")
+        record = results.load_results(staged)
+        if record["provenance"].get("run_id") != run_id or record["chapter"] != chapter:
+            raise ChapterError(f"chapter {chapter!r}: the results file was not written by "
+                               "this run; page not published")
+    except (ChapterError, results.ResultsError) as exc:
+        return Outcome(chapter, "failed", wall, str(exc))
+
+    record["provenance"]["run_key"] = key
+    published = project.results / f"{chapter}.json"
+    config.atomic_write_text(published, results.dumps(record))
+    page = project.notebooks / f"{chapter}.ipynb"
+    config.atomic_write_text(page, nbformat.writes(banner_on_top(show_injected_parameters(
+        nbformat.read(executed, as_version=4)))))
+    shutil.rmtree(stage, ignore_errors=True)
+    log(f"[dlwild] {chapter}: done in {wall:.1f} s")
+    return Outcome(chapter, "ran", wall, results=published)
+
+
+def run_book(project: Project, given: Mapping[str, Any] | None = None, *, force: bool = False,
+             build: bool = True, log=print, echo: bool = False) -> list[Outcome]:
+    """Run every chapter (skipping fresh ones) and build the book; failures are collected."""
+    outcomes = []
+    for chapter in project.chapters():
+        try:
+            outcomes.append(run_chapter(project, chapter, given, force=force, log=log,
+                                        echo=echo))
+        except (ChapterError, config.ConfigError) as exc:
+            outcomes.append(Outcome(chapter, "failed", message=str(exc)))
+    for outcome in outcomes:
+        if outcome.status == "failed":
+            log(f"[dlwild] FAILED {outcome.message}")
+    if build:
+        build_book(project, log=log)
+    return outcomes

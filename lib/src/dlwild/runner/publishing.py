@@ -1,0 +1,228 @@
+"""Publishing: the page as readers see it (parameters once, the banner on top), the
+committed full-scale records, the pages built from results and declarations, the book."""
+
+from __future__ import annotations
+
+import html
+import re
+import subprocess
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from dlwild.core import config, results
+from dlwild.core.claims import VERDICTS
+from dlwild.core.html import BANNER_CLASS
+from dlwild.core.provenance import duration
+from dlwild.runner.parameters import chapter_declaration
+from dlwild.runner.project import ChapterError, Project
+
+BOOK_BUILD_ARGS = ("-W", "-n", "--keep-going")
+
+
+def show_injected_parameters(notebook):
+    """Hide the source's default parameters when Papermill injected the values in effect,
+    so the page shows each parameter once, as it was run."""
+    tags = [set(c.metadata.get("tags", [])) for c in notebook.cells]
+    if any("injected-parameters" in t for t in tags):
+        for cell, cell_tags in zip(notebook.cells, tags, strict=True):
+            if "parameters" in cell_tags:
+                cell.metadata["tags"] = sorted(cell_tags | {"remove-cell"})
+    return notebook
+
+
+def _is_banner(output) -> bool:
+    return BANNER_CLASS in str(output.get("data", {}).get("text/html", ""))
+
+
+def banner_on_top(notebook):
+    """Lift the generated-data banner a cell displayed (``Run.use_data``) to the top of the
+    page, right under the title, so a reader sees it before any number."""
+    import nbformat
+
+    banners = []
+    for cell in notebook.cells:
+        if cell.cell_type == "code":
+            banners += [o for o in cell.get("outputs", []) if _is_banner(o)]
+            cell["outputs"] = [o for o in cell.get("outputs", []) if not _is_banner(o)]
+    if not banners:
+        return notebook
+    at = 0
+    first = notebook.cells[0] if notebook.cells else None
+    if first is not None and first.cell_type == "markdown" and first.source.startswith("# "):
+        title, _, rest = first.source.partition("\n")
+        first.source = title
+        at = 1
+        if rest.strip():
+            notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
+    shown = dict.fromkeys(str(o["data"]["text/html"]).strip() for o in banners)
+    notebook.cells.insert(at, nbformat.v4.new_markdown_cell("\n\n".join(shown)))
+    return notebook
+
+
+# --- the book --------------------------------------------------------------------------
+
+def load_all_results(project: Project) -> list[dict[str, Any]]:
+    """Live results of every chapter that has them, then committed full-scale records."""
+    found = []
+    for chapter in project.chapters():
+        path = project.results / f"{chapter}.json"
+        if path.exists():
+            found.append(results.load_results(path))
+    for chapter in project.chapters():
+        record = results.load_record(chapter, project.records)
+        if record is not None:
+            found.append(record)
+    return found
+
+
+@dataclass
+class Recorded:
+    """A full-scale record written by :func:`save_record`: where, from which commit, and the
+    chapter's training-code files changed since that commit (None: git could not tell)."""
+
+    path: Path
+    commit: str
+    changed_training_code: list[str] | None
+
+
+def training_code_files(project: Project, chapter: str) -> list[Path]:
+    """The source files of the chapter's declared training code (what its trained networks
+    depend on)."""
+    import importlib.util
+
+    declared, _ = chapter_declaration(project.source(chapter), chapter)
+    specs = (importlib.util.find_spec(name) for name in declared.training_code)
+    return [Path(spec.origin) for spec in specs if spec is not None and spec.origin]
+
+
+def changed_since(root: Path, commit: str, files: list[Path]) -> list[str] | None:
+    """Which of ``files`` differ between ``commit`` and the working tree (paths relative to
+    ``root``); None when git cannot compare (no git, not a checkout, unknown commit)."""
+    commit = commit.removesuffix("+dirty")
+    try:
+        names = [str(f.resolve().relative_to(root.resolve())) for f in files]
+        done = subprocess.run(["git", "diff", "--name-only", commit, "--", *names], cwd=root,
+                              capture_output=True, text=True, timeout=60)
+    except (OSError, ValueError, subprocess.TimeoutExpired):
+        return None
+    return done.stdout.split() if done.returncode == 0 else None
+
+
+def save_record(project: Project, chapter: str) -> Recorded:
+    """Commit-ready copy of a chapter's live full-scale results: ``results/<chapter>.json`` to
+    ``book/records/<chapter>.full.json``, checked against the results contract; a quick run,
+    a broken file or a run that is not the chapter's is refused (ChapterError)."""
+    if chapter not in project.chapters():
+        raise ChapterError(f"unknown chapter {chapter!r}; chapters: "
+                           f"{', '.join(project.chapters())}")
+    source = project.results / f"{chapter}.json"
+    if not source.exists():
+        raise ChapterError(f"{source} does not exist: run `dlwild run {chapter} --scale full` "
+                           "first")
+    try:
+        record = results.load_results(source)
+    except results.ResultsError as exc:
+        raise ChapterError(str(exc)) from exc
+    if record["chapter"] != chapter:
+        raise ChapterError(f"{source} holds results of chapter {record['chapter']!r}")
+    if record["scale"] != "full":
+        raise ChapterError(f"{source} comes from a {record['scale']} run; a full-scale record "
+                           f"needs `dlwild run {chapter} --scale full`")
+    target = project.records / f"{chapter}.full.json"
+    config.atomic_write_bytes(target, source.read_bytes())
+    commit = record["provenance"]["commit"]
+    return Recorded(target, commit, changed_since(project.root, commit,
+                                                  training_code_files(project, chapter)))
+
+
+def _short_commit(commit: str) -> str:
+    """The first 12 hex digits of a commit (and its ``+dirty`` mark); other text unchanged."""
+    match = re.fullmatch(r"([0-9a-f]{12})[0-9a-f]*(\+dirty)?", commit)
+    return match.group(1) + (match.group(2) or "") if match else commit
+
+
+def _md_cell(text: Any) -> str:
+    return str(text).replace("|", "\\|").replace("\n", " ")
+
+
+def status_markdown(project: Project) -> str:
+    """The body of the reproduction-status page, built from every results record."""
+    records = load_all_results(project)
+    if not records:
+        return ("No chapter has been run yet: `make book` (or `dlwild run CHAPTER`) writes "
+                "the results this page is built from.\n")
+    table = results.status_rows(records)
+    counts = table["verdict"].value_counts()
+    lines = [
+        f"{len(table)} claims from {len({r['chapter'] for r in records})} chapter(s): "
+        + ", ".join(f"**{counts.get(v, 0)}** {v}" for v in VERDICTS) + ".",
+        "",
+        "| chapter | claim | paper | ours | verdict |",
+        "|---|---|---|---|---|",
+    ]
+    for row in table.itertuples(index=False):
+        # five columns fit a book page: run and data under the chapter, the reason under
+        # the verdict
+        link = f"[{row.chapter}](../notebooks/{row.chapter}.ipynb)"
+        cells = [f"{link}<br>{row.run} · {row.data}", row.claim, row.paper, row.ours,
+                 f'<span class="verdict verdict-{row.verdict.replace(" ", "-")}">'
+                 f'{row.verdict}</span><br><span class="dlwild-sub">'
+                 f"{html.escape(str(row.reason))}</span>"]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    lines += ["", "Runs:", ""]
+    for record in records:
+        prov = record["provenance"]
+        lines.append(f"- **{record['chapter']}** ({record['scale']}, {record['data']['source']} "
+                     f"data): commit `{_short_commit(prov['commit'])}`, started {prov['started']}, "
+                     f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}"
+                     + (f", resting on {duration(prov['training_s'])} of network "
+                        "training" if prov.get("training_s") else ""))
+    return "\n".join(lines) + "\n"
+
+
+def chapters_markdown(project: Project) -> str:
+    """The book's chapter table (intro page), from the chapters' declarations: title,
+    topic, papers and what is reproduced."""
+    lines = ["| chapter | topic of the talk | papers | what is reproduced |",
+             "|---|---|---|---|"]
+    for chapter in project.chapters():
+        declared, _ = chapter_declaration(project.source(chapter), chapter)
+        papers = ", ".join(f"{{cite:t}}`{key}`" for key in declared.papers)
+        cells = [f"[{declared.title}](../notebooks/{chapter}.ipynb)", declared.topic,
+                 papers, declared.summary]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def write_generated_pages(project: Project) -> list[Path]:
+    """Write the pages the book includes from results and declarations:
+    ``book/_generated/status.md`` (reproduction status) and ``chapters.md`` (intro)."""
+    pages = {"status.md": status_markdown(project), "chapters.md": chapters_markdown(project)}
+    return [config.atomic_write_text(project.generated / name, text)
+            for name, text in pages.items()]
+
+
+def build_book(project: Project, *, log=print) -> float:
+    """Build the Jupyter Book (execution off, warnings as errors) into ``_build/html``."""
+    missing = [c for c in project.chapters() if not (project.notebooks / f"{c}.ipynb").exists()]
+    if missing:
+        raise ChapterError(f"cannot build the book: no page for {', '.join(missing)} "
+                           "(no successful run yet)")
+    write_generated_pages(project)
+    exe = Path(sys.executable).with_name("jupyter-book")
+    command = [str(exe) if exe.exists() else "jupyter-book", "build", str(project.root),
+               "--builder", "html", *BOOK_BUILD_ARGS]
+    log("[dlwild] building the book ...")
+    started = time.perf_counter()
+    done = subprocess.run(command, cwd=project.root, capture_output=True, text=True)
+    wall = time.perf_counter() - started
+    if done.returncode != 0:
+        warnings = [ln for ln in (done.stdout + done.stderr).splitlines()
+                    if re.search(r"WARNING|ERROR|Error|Traceback", ln)]
+        detail = "\n".join(warnings[-40:]) or (done.stdout + done.stderr)[-4000:]
+        raise ChapterError(f"the book build failed (warnings are errors):\n{detail}")
+    log(f"[dlwild] book built in {wall:.1f} s: {project.html / 'index.html'}")
+    return wall
