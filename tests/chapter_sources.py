@@ -3,6 +3,7 @@ chapter contract, found through the notebook header's ``dlwild: {chapter: ...}``
 MyST sources. This folder is on the kernels' PYTHONPATH (conftest)."""
 
 from dlwild.core.chapter import Chapter, Param
+from dlwild.core.claims import Claim
 
 TINY = Chapter(
     name="tiny", title="A tiny chapter", topic="testing the book machine",
@@ -10,6 +11,8 @@ TINY = Chapter(
     params={"answer": Param(42, int, "the answer it reports", between=(0, 1000))},
     settings={"quick": {"size": 1}, "full": {"size": 10}},
 )
+TINY_CLAIMS = [Claim("answer", paper="stadelmann2018wild", source="made up for the tests",
+                     metric="the answer", paper_value=42.0, fmt=".0f")]
 PROBE = Chapter(
     name="probe", title="Probe: a tiny MNIST classifier", topic="testing the book machine",
     summary="an MLP on MNIST, against a made-up paper value", papers=("lecun1998gradient",),
@@ -40,8 +43,10 @@ answer = 42
 """
 FINISH = """
 ```{code-cell} ipython3
-from chapter_sources import TINY
+from chapter_sources import TINY, TINY_CLAIMS
+from dlwild.core.claims import Measured
 run = TINY.start(scale=scale, seed=seed, device=device, data=data, answer=answer)
+run.compare(TINY_CLAIMS, {"answer": Measured(answer, "none", scale)})
 run.finish({"answer": answer})
 ```
 """

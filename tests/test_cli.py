@@ -69,6 +69,25 @@ def test_run_then_skip_then_status(project):
     assert status.returncode == 0
 
 
+def test_cite_gives_a_claim_with_its_provenance(project):
+    import json
+
+    assert dlwild("--root", str(project), "run", "tiny", "--scale", "full").returncode == 0
+    assert dlwild("--root", str(project), "record", "tiny").returncode == 0
+    assert dlwild("--root", str(project), "run", "tiny", "-p", "answer=7").returncode == 0
+    done = dlwild("--root", str(project), "cite", "tiny:answer")
+    assert done.returncode == 0, done.stderr
+    full, quick = done.stdout.split("\n\n")  # the full-scale record first
+    assert "committed full-scale record" in full
+    assert "notebooks/tiny.html#claim-answer-full" in full
+    assert "ours 42" in full and "ours 7" in quick
+    assert quick.rstrip().endswith("notebooks/tiny.html#claim-answer")
+    record = json.loads((project / "results" / "tiny.json").read_text())
+    assert record["provenance"]["commit"] in quick and "seed 0" in quick
+    done = dlwild("--root", str(project), "cite", "nope")
+    assert done.returncode == 1 and "no claim 'nope'" in done.stderr and "tiny:answer" in done.stderr
+
+
 def test_run_shows_the_chapter_progress_unless_quiet(project):
     (project / "notebooks" / "tiny.md").write_text(tiny(TRAINS, FINISH))
     shown = dlwild("--root", str(project), "run", "tiny")

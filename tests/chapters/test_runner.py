@@ -210,7 +210,7 @@ def test_banner_is_lifted_under_the_title_once():
     assert banner_on_top(copy.deepcopy(plain)) == plain  # real data: page untouched
 
 
-def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
+def test_status_page_groups_by_chapter_and_run_and_links_each_claim(probe_book):
     from dlwild.runner.publishing import status_markdown
 
     project, _ = probe_book
@@ -223,10 +223,14 @@ def test_status_page_lists_live_runs_and_full_records(probe_book, tmp_path):
         text = status_markdown(project)
     finally:
         records.unlink()
-    assert text.count("[probe](../notebooks/probe.ipynb)") == 2 * len(record["claims"])
-    assert ")<br>full · " in text and ")<br>quick · " in text
-    assert text.count('<span class="dlwild-sub">') == 2 * len(record["claims"])
+    n = len(record["claims"])
+    assert "## probe: quick run" in text and "## probe: committed full-scale record" in text
+    assert text.count('href="../notebooks/probe.html#claim-') == 2 * n
+    assert 'href="../notebooks/probe.html#claim-accuracy-full"' in text
+    assert f"Live runs (what the chapter pages show): {n} claims from 1 run(s)" in text
+    assert f"Committed full-scale records: {n} claims from 1 run(s)" in text
     assert text.count("resting on 14.0 h of network training") == 1  # the full record's
+    assert ' id="claim-' not in text  # the anchors live on the chapter page
 
 
 def test_changed_since_names_the_training_files_edited_after_a_commit(tmp_path):

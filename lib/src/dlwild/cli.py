@@ -41,6 +41,9 @@ def parser() -> argparse.ArgumentParser:
 
     sub.add_parser("status", help="print the book-wide reproduction table")
     sub.add_parser("chapters", help="the chapters, their papers and their parameters")
+    cite = sub.add_parser("cite", help="a claim's numbers as a ready citation")
+    cite.add_argument("claim", help="the claim's id (shown in every claims table), or "
+                                    "<chapter>:<id>")
 
     record = sub.add_parser("record", help="save a chapter's full-scale results as its "
                                            "committed record (book/records/)")
@@ -131,6 +134,13 @@ def _cmd_chapters(args) -> int:
     return 0
 
 
+def _cmd_cite(args) -> int:
+    from dlwild.runner.citing import cite
+
+    print(cite(_project(args), args.claim))
+    return 0
+
+
 def _cmd_record(args) -> int:
     from dlwild.runner import save_record
 
@@ -180,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if hasattr(sys.stdout, "reconfigure"):  # a chapter's progress shows as it comes
         sys.stdout.reconfigure(line_buffering=True)
     handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status,
-                "chapters": _cmd_chapters,
+                "chapters": _cmd_chapters, "cite": _cmd_cite,
                 "record": _cmd_record, "data": _cmd_data}
     try:
         return handlers[args.command](args)

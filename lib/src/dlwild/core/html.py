@@ -12,31 +12,57 @@ from dlwild.core.claims import format_value
 from dlwild.core.provenance import duration
 
 
-def claims_html(rows: list[dict[str, Any]], caption: str = "") -> str:
-    """HTML of the paper-vs-ours table, narrow enough for a book page: the claim with its
-    metric and source, the paper's value, ours with its data and scale, and the verdict
-    with its reason."""
+def claim_anchor(claim_id: str, record: bool = False) -> str:
+    """The HTML id of a claim's row on its chapter page (``claim-<id>`` in the page's own
+    run, ``claim-<id>-full`` in the committed full-scale record): stable, so it can be
+    linked and cited (``dlwild cite``)."""
+    return f"claim-{claim_id}" + ("-full" if record else "")
+
+
+def claims_html(rows: list[dict[str, Any]], caption: str = "", record: bool = False,
+                link: str | None = None) -> str:
+    """HTML of the paper-vs-ours table, narrow enough for a book page: the claim with its id
+    (an anchor), metric and source, the paper's value, ours with its data and scale, and the
+    verdict with its reason. Each cell names its column (``data-label``) so that a narrow
+    screen shows the rows as stacked cards. With ``link`` (the chapter page, for a table on
+    another page) the ids link to the rows there, and the rows carry no anchor."""
+    esc = html.escape
     body = []
     for r in rows:
         fmt = r.get("fmt", ".3f")
-        esc = html.escape
         tolerance = ("" if r["kind"] == "holds" or r["tolerance"] is None
                      else f" ± {esc(format_value(r['tolerance'], fmt))}")
         css = "verdict-" + str(r["verdict"]).replace(" ", "-")
+        anchor = claim_anchor(r["id"], record)
+        row_id = "" if link else f' id="{esc(anchor)}"'
         body.append(
-            "<tr>"
-            f'<td>{esc(r["statement"] or r["metric"])}<div class="dlwild-sub">'
-            f'{esc(r["metric"])}<br>{esc(r["paper"])}, {esc(r["source"])}</div></td>'
-            f'<td class="num">{esc(format_value(r["paper_value"], fmt))}{tolerance}</td>'
-            f'<td class="num">{esc(format_value(r["ours"], fmt))}<div class="dlwild-sub">'
-            f'{esc(r["data"])}; {esc(r["scale"])}</div></td>'
-            f'<td><span class="verdict {css}">{esc(r["verdict"])}</span>'
+            f"<tr{row_id}>"
+            f'<td data-label="claim">{esc(r["statement"] or r["metric"])}'
+            f'<div class="dlwild-sub"><a class="dlwild-claim-id" '
+            f'href="{esc(link or "")}#{esc(anchor)}">'
+            f'{esc(r["id"])}</a> · {esc(r["metric"])}<br>{esc(r["paper"])}, '
+            f'{esc(r["source"])}</div></td>'
+            f'<td class="num" data-label="paper">{esc(format_value(r["paper_value"], fmt))}'
+            f"{tolerance}</td>"
+            f'<td class="num" data-label="ours">{esc(format_value(r["ours"], fmt))}'
+            f'<div class="dlwild-sub">{esc(r["data"])}; {esc(r["scale"])}</div></td>'
+            f'<td data-label="verdict"><span class="verdict {css}">{esc(r["verdict"])}</span>'
             f'<div class="dlwild-sub">{esc(r["note"])}</div></td>'
             "</tr>")
-    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
     head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours", "verdict"))
     return (f'<table class="dlwild-claims">{cap}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
+
+
+def dataset_line(entry: Mapping[str, Any]) -> str:
+    """One data set of a run, for its provenance: real ones with their checksum, generated
+    ones with their generator."""
+    if entry.get("source") == "synthetic":
+        return f"{entry['name']} (generated: {entry.get('generator', 'the chapter generator')})"
+    digest = str(entry.get("sha256") or "")
+    checksum = f", sha256 {digest[:12]}" if digest else ""
+    return f"{entry['name']} ({entry.get('source', 'real')}{checksum})"
 
 
 BANNER_CLASS = "dlwild-banner"  # marks the banner, which the runner lifts to the page's top
@@ -58,9 +84,8 @@ def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this 
     rows = [
         ("chapter", record["chapter"]), ("scale", record["scale"]),
         ("data", record["data"]["source"]),
-        ("data sets", ", ".join(
-            f"{d['name']} ({d.get('source', '?')}, sha256 {str(d.get('sha256', ''))[:12]})"
-            for d in record["data"]["datasets"]) or "none"),
+        ("data sets", "; ".join(dataset_line(d) for d in record["data"]["datasets"])
+         or "none"),
         ("commit", prov["commit"]), ("dlwild", prov["dlwild_version"]),
         ("parameters", json.dumps(prov["params"], sort_keys=True)),
         ("seed", prov["seed"]), ("python", prov["python"]),
@@ -76,7 +101,6 @@ def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this 
     )
     return (f'<details class="dlwild-provenance"><summary>{html.escape(title)}</summary>'
             f"<table>{table}</table></details>")
-
 
 
 def display_html(markup: str) -> None:

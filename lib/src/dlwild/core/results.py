@@ -134,7 +134,8 @@ def status_rows(results: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     for record in results:
         for claim in record["claims"]:
             rows.append({
-                "chapter": record["chapter"], "run": record["scale"],
+                "chapter": record["chapter"], "id": claim["id"],
+                "run": "full record" if record.get("_record") else record["scale"],
                 "data": record["data"]["source"],
                 "claim": claim.get("statement") or claim["metric"],
                 "paper": format_value(claim["paper_value"], claim.get("fmt", ".3f")),
@@ -142,5 +143,5 @@ def status_rows(results: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
                 "verdict": claim["verdict"],
                 "reason": claim["note"],
             })
-    columns = ["chapter", "run", "data", "claim", "paper", "ours", "verdict", "reason"]
+    columns = ["chapter", "id", "run", "data", "claim", "paper", "ours", "verdict", "reason"]
     return pd.DataFrame(rows, columns=columns)

@@ -175,7 +175,8 @@ class Run:
                           + ".full.json</code>).</p>")
             return None
         when = record["provenance"]["started"]
-        display_html(claims_html(record["claims"], f"Committed full-scale record ({when})")
+        display_html(claims_html(record["claims"], f"Committed full-scale record ({when})",
+                                 record=True)
                       + provenance_html(record, "Provenance of the full-scale record"))
         return record
 

@@ -3,7 +3,6 @@ committed full-scale records, the pages built from results and declarations, the
 
 from __future__ import annotations
 
-import html
 import re
 import subprocess
 import sys
@@ -14,7 +13,7 @@ from typing import Any
 
 from dlwild.core import config, results
 from dlwild.core.claims import VERDICTS
-from dlwild.core.html import BANNER_CLASS
+from dlwild.core.html import BANNER_CLASS, claims_html
 from dlwild.core.provenance import duration
 from dlwild.runner.parameters import chapter_declaration
 from dlwild.runner.project import ChapterError, Project
@@ -65,16 +64,16 @@ def banner_on_top(notebook):
 # --- the book --------------------------------------------------------------------------
 
 def load_all_results(project: Project) -> list[dict[str, Any]]:
-    """Live results of every chapter that has them, then committed full-scale records."""
+    """Live results of every chapter that has them, then its committed full-scale record
+    (marked ``_record: True``, in memory only)."""
     found = []
     for chapter in project.chapters():
         path = project.results / f"{chapter}.json"
         if path.exists():
             found.append(results.load_results(path))
-    for chapter in project.chapters():
         record = results.load_record(chapter, project.records)
         if record is not None:
-            found.append(record)
+            found.append({**record, "_record": True})
     return found
 
 
@@ -148,38 +147,44 @@ def _md_cell(text: Any) -> str:
     return str(text).replace("|", "\\|").replace("\n", " ")
 
 
+def _verdict_counts(claims: list[dict[str, Any]]) -> str:
+    return ", ".join(f"**{sum(c['verdict'] == v for c in claims)}** {v}" for v in VERDICTS)
+
+
+def _run_line(record: dict[str, Any]) -> str:
+    prov = record["provenance"]
+    return (f"commit `{_short_commit(prov['commit'])}`, started {prov['started']}, "
+            f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}"
+            + (f", resting on {duration(prov['training_s'])} of network training"
+               if prov.get("training_s") else ""))
+
+
 def status_markdown(project: Project) -> str:
-    """The body of the reproduction-status page, built from every results record."""
+    """The body of the reproduction-status page, built from every results record: one
+    section per chapter and run (the page's live run, then the committed full-scale
+    record), each with its data source, its counts and its claims linked to their rows on
+    the chapter page; live runs and full records are counted apart."""
     records = load_all_results(project)
     if not records:
         return ("No chapter has been run yet: `make book` (or `dlwild run CHAPTER`) writes "
                 "the results this page is built from.\n")
-    table = results.status_rows(records)
-    counts = table["verdict"].value_counts()
-    lines = [
-        f"{len(table)} claims from {len({r['chapter'] for r in records})} chapter(s): "
-        + ", ".join(f"**{counts.get(v, 0)}** {v}" for v in VERDICTS) + ".",
-        "",
-        "| chapter | claim | paper | ours | verdict |",
-        "|---|---|---|---|---|",
-    ]
-    for row in table.itertuples(index=False):
-        # five columns fit a book page: run and data under the chapter, the reason under
-        # the verdict
-        link = f"[{row.chapter}](../notebooks/{row.chapter}.ipynb)"
-        cells = [f"{link}<br>{row.run} · {row.data}", row.claim, row.paper, row.ours,
-                 f'<span class="verdict verdict-{row.verdict.replace(" ", "-")}">'
-                 f'{row.verdict}</span><br><span class="dlwild-sub">'
-                 f"{html.escape(str(row.reason))}</span>"]
-        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
-    lines += ["", "Runs:", ""]
+    live = [r for r in records if not r.get("_record")]
+    full = [r for r in records if r.get("_record")]
+    lines = []
+    for label, group in (("Live runs (what the chapter pages show)", live),
+                         ("Committed full-scale records", full)):
+        if group:
+            claims = [c for r in group for c in r["claims"]]
+            lines.append(f"- {label}: {len(claims)} claims from {len(group)} run(s): "
+                         f"{_verdict_counts(claims)}.")
     for record in records:
-        prov = record["provenance"]
-        lines.append(f"- **{record['chapter']}** ({record['scale']}, {record['data']['source']} "
-                     f"data): commit `{_short_commit(prov['commit'])}`, started {prov['started']}, "
-                     f"{prov['wall_s']:.0f} s on {prov['hardware'].get('device', 'cpu')}"
-                     + (f", resting on {duration(prov['training_s'])} of network "
-                        "training" if prov.get("training_s") else ""))
+        chapter, is_record = record["chapter"], bool(record.get("_record"))
+        what = "committed full-scale record" if is_record else f"{record['scale']} run"
+        page = f"../notebooks/{chapter}.html"
+        lines += ["", f"## {chapter}: {what}, {record['data']['source']} data", "",
+                  f"[The chapter page]({page.replace('.html', '.ipynb')}); "
+                  f"{_verdict_counts(record['claims'])}; {_run_line(record)}.", "",
+                  claims_html(record["claims"], record=is_record, link=page), ""]
     return "\n".join(lines) + "\n"
 
 
