@@ -15,7 +15,7 @@ help:
 	@echo "make test                      the whole test suite"
 	@echo "make chapter CH=name SCALE=... rerun one chapter (quick|full)"
 	@echo "make status                    the reproduction table in the terminal"
-	@echo "make bench                     speed benchmarks (book machine, speakers, DeepScores engraving and detector)"
+	@echo "make bench                     speed benchmarks (book machine, each chapter's cold quick run against its 4-minute budget, speakers, DeepScores)"
 
 $(STAMP): lib/pyproject.toml lib/constraints.txt
 	$(PYTHON) -c 'import sys; assert sys.version_info >= (3, 11), "dlwild needs Python >= 3.11"'
@@ -40,6 +40,7 @@ status: $(STAMP)
 
 bench: $(STAMP)
 	$(BIN)/python benchmarks/run.py
+	$(BIN)/python benchmarks/chapters.py
 	$(BIN)/python benchmarks/speakers.py --quick
 	$(BIN)/python benchmarks/deepscores.py
 

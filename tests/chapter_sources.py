@@ -2,7 +2,7 @@
 chapter contract, found through the notebook header's ``dlwild: {chapter: ...}``) and their
 MyST sources. This folder is on the kernels' PYTHONPATH (conftest)."""
 
-from dlwild.core.chapter import Chapter, Param
+from dlwild.core.chapter import Chapter, Param, TryThis
 from dlwild.core.claims import Claim
 
 TINY = Chapter(
@@ -20,6 +20,12 @@ PROBE = Chapter(
             "epochs": Param(4, int, "training epochs", between=(1, 100))},
     settings={"quick": {}, "full": {}}, data=("mnist",),
     training_code=("dlwild.core.train",),
+    goals=("train a small MLP on MNIST", "read a learning curve",
+           "compare a measured accuracy with a published one"),
+    prerequisites=("Python and a first course in machine learning",),
+    try_this=(TryThis("epochs=8", watch="the learning curve",
+                      expect="the validation loss flattens"),
+              TryThis("seed=1", watch="the accuracy", expect="other last digits")),
 )
 
 HEADER = """---

@@ -55,7 +55,7 @@ def make_project(root: Path, chapters: dict[str, str]) -> Path:
         "parts": [
             {"caption": "Chapters", "chapters": [{"file": f"notebooks/{n}"} for n in chapters]},
             {"caption": "About this book", "chapters": [
-                {"file": "book/reproduction"}, {"file": "book/cite"},
+                {"file": "book/course"}, {"file": "book/reproduction"}, {"file": "book/cite"},
                 {"file": "book/bibliography"}]},
         ],
     }

@@ -120,6 +120,22 @@ COMMON: dict[str, Param] = {
 
 
 @dataclass(frozen=True)
+class TryThis:
+    """A "try this" box for a course: which knob to turn (``change``, e.g.
+    ``"segment_ms=100"``, checked against the chapter's parameters), what to ``watch`` on
+    the page, and what a reader should ``expect``."""
+
+    change: str
+    watch: str
+    expect: str
+
+    @property
+    def knob(self) -> str:
+        """The parameter the box turns."""
+        return self.change.partition("=")[0].strip()
+
+
+@dataclass(frozen=True)
 class Chapter:
     """A chapter's declaration (see the module docstring and ``WRITING_A_CHAPTER.md``)."""
 
@@ -134,6 +150,9 @@ class Chapter:
     topic: str = ""
     data_modes: tuple[str, ...] = config.DATA_MODES
     data_help: str = ""
+    goals: tuple[str, ...] = ()
+    prerequisites: tuple[str, ...] = ()
+    try_this: tuple[TryThis, ...] = ()
 
     def __post_init__(self) -> None:
         clash = sorted(set(self.params) & set(COMMON))
@@ -147,6 +166,19 @@ class Chapter:
             raise ValueError(f"chapter {self.name!r} has no settings for scale(s) {missing}")
         for key, param in self.params.items():
             param.validate(key, param.default)
+        for box in self.try_this:
+            self.try_value(box)
+
+    def try_value(self, box: TryThis) -> Any:
+        """The value a "try this" box sets, checked like a command-line ``-p`` value, so a
+        box cannot suggest what the chapter refuses."""
+        import yaml
+
+        knob, _, raw = box.change.partition("=")
+        if knob.strip() not in self.parameters() or not raw:
+            raise ValueError(f"chapter {self.name!r}: try-this {box.change!r} is not "
+                             "<parameter>=<value> of a declared parameter")
+        return self.parameters()[knob.strip()].validate(knob.strip(), yaml.safe_load(raw))
 
     # parameters --------------------------------------------------------------
     def parameters(self) -> dict[str, Param]:

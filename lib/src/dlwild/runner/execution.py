@@ -19,7 +19,15 @@ from dlwild.core import config, results
 from dlwild.runner.freshness import is_fresh, run_key
 from dlwild.runner.parameters import chapter_declaration
 from dlwild.runner.project import ChapterError, Project
-from dlwild.runner.publishing import banner_on_top, build_book, show_injected_parameters
+from dlwild.runner.publishing import (
+    banner_on_top,
+    build_book,
+    course_frame,
+    launch_cell,
+    load_times,
+    repository_url,
+    show_injected_parameters,
+)
 
 # The longest one cell may run before the chapter fails as hung: a quick chapter runs in
 # minutes; a full one trains a network in one cell for many hours on a CPU (and resumes
@@ -187,8 +195,12 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     published = project.results / f"{chapter}.json"
     config.atomic_write_text(published, results.dumps(record))
     page = project.notebooks / f"{chapter}.ipynb"
-    config.atomic_write_text(page, nbformat.writes(banner_on_top(show_injected_parameters(
-        nbformat.read(executed, as_version=4)))))
+    executed_page = banner_on_top(show_injected_parameters(nbformat.read(executed,
+                                                                          as_version=4)))
+    executed_page = course_frame(executed_page, declared, record, load_times(project, chapter))
+    first_code = next(i for i, c in enumerate(executed_page.cells) if c.cell_type == "code")
+    executed_page.cells.insert(first_code, launch_cell(repository_url(project)))
+    config.atomic_write_text(page, nbformat.writes(executed_page))
     shutil.rmtree(stage, ignore_errors=True)
     log(f"[dlwild] {chapter}: done in {wall:.1f} s")
     return Outcome(chapter, "ran", wall, results=published)

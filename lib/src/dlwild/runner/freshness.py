@@ -42,9 +42,11 @@ def run_key(project: Project, chapter: str, params: dict[str, Any]) -> str:
     data, pins, and the committed full-scale record the page shows."""
     constraints = project.root / "lib" / "constraints.txt"
     record = project.records / f"{chapter}.full.json"
+    times = project.records / f"{chapter}.times.json"
     parts = {
         "notebook": hashlib.sha256(project.source(chapter).read_bytes()).hexdigest(),
         "record": hashlib.sha256(record.read_bytes()).hexdigest() if record.exists() else None,
+        "times": hashlib.sha256(times.read_bytes()).hexdigest() if times.exists() else None,
         "library": library_hash(),
         "params": params,
         "data": data_signature(),

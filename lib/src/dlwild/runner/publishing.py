@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import yaml
+
 from dlwild.core import config, results
 from dlwild.core.claims import VERDICTS
 from dlwild.core.html import BANNER_CLASS, claims_html
@@ -58,6 +60,102 @@ def banner_on_top(notebook):
             notebook.cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
     shown = dict.fromkeys(str(o["data"]["text/html"]).strip() for o in banners)
     notebook.cells.insert(at, nbformat.v4.new_markdown_cell("\n\n".join(shown)))
+    return notebook
+
+
+def load_times(project: Project, chapter: str) -> dict[str, Any] | None:
+    """The measured rerun times of a chapter (``book/records/<chapter>.times.json``, written
+    by ``benchmarks/chapters.py``), or None when none was measured."""
+    import json
+
+    path = project.records / f"{chapter}.times.json"
+    if not path.exists():
+        return None
+    try:
+        times = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError) as exc:
+        raise ChapterError(f"cannot read {path}: {exc}") from exc
+    missing = {"cold_s", "warm_s", "hardware", "measured"} - set(times)
+    if missing:
+        raise ChapterError(f"{path} lacks {sorted(missing)}")
+    return times
+
+
+def time_sentence(chapter: str, times: dict[str, Any] | None, record: dict[str, Any]) -> str:
+    """How long a quick rerun takes, from measured values: the benchmark's cold and warm
+    times where measured, and this page's own run."""
+    prov = record["provenance"]
+    own = (f"This page's {record['scale']} run took {duration(prov['wall_s'])} on "
+           f"{prov['hardware'].get('name', prov['hardware'].get('machine', 'a CPU'))}.")
+    if times is None:
+        return own
+    return (f"A quick rerun takes **{duration(times['cold_s'])}** with an empty cache and "
+            f"{duration(times['warm_s'])} with its trained networks cached (measured on "
+            f"{times['hardware']}, {times['measured']}, by `benchmarks/chapters.py`). " + own)
+
+
+def _flag(knob: str, value: str) -> str:
+    from dlwild.core.chapter import COMMON
+
+    return f"--{knob} {value}" if knob in COMMON else f"-p {knob}={value}"
+
+
+def repository_url(project: Project) -> str:
+    """The book's repository, set in one place: ``repository.url`` in ``_config.yml``
+    (the launch buttons use it too)."""
+    config = yaml.safe_load((project.root / "_config.yml").read_text(encoding="utf-8")) or {}
+    url = (config.get("repository") or {}).get("url")
+    if not url:
+        raise ChapterError(f"{project.root / '_config.yml'} sets no repository.url")
+    return str(url).rstrip("/")
+
+
+def launch_cell(repository: str):
+    """The first code cell of a published page, hidden on the site: a notebook launched on
+    Binder or Colab without the book's library installs it from the repository."""
+    import nbformat
+
+    source = ("# Launched on Binder or Colab without the book's library? Install it first.\n"
+              "try:\n    import dlwild  # noqa: F401\nexcept ModuleNotFoundError:\n"
+              f'    %pip install --quiet "dlwild @ git+{repository}.git#subdirectory=lib"')
+    return nbformat.v4.new_code_cell(source, metadata={"tags": ["remove-cell"]})
+
+
+def course_frame(notebook, declared, record: dict[str, Any], times: dict[str, Any] | None):
+    """The course template around a chapter page, from its declaration: "About this
+    chapter" (learning goals, prerequisites, the measured rerun time) right under the title
+    and banner, and a "Try this" box per declared knob right after the parameters cell."""
+    import nbformat
+
+    goals = "\n".join(f"- {goal}" for goal in declared.goals)
+    prerequisites = "\n".join(f"- {item}" for item in declared.prerequisites) or "- none"
+    about = ("````{admonition} About this chapter\n:class: dlwild-about\n\n"
+             f"**What it teaches.** After this chapter you can:\n\n{goals}\n\n"
+             f"**Prerequisites.**\n\n{prerequisites}\n\n"
+             f"**Time.** {time_sentence(declared.name, times, record)}\n````")
+    cells = notebook.cells
+    if not declared.goals:  # a chapter without course material (the tests' tiny ones)
+        about = ""
+    at = 1 if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") \
+        else 0
+    while at < len(cells) and BANNER_CLASS in cells[at].source:
+        at += 1
+    if about:
+        cells.insert(at, nbformat.v4.new_markdown_cell(about))
+    boxes = []
+    for box in declared.try_this:
+        knob, _, value = box.change.partition("=")
+        boxes.append(nbformat.v4.new_markdown_cell(
+            f":::{{admonition}} Try this: `{knob.strip()} = {value.strip()}`\n"
+            ":class: tip dlwild-try\n\n"
+            f"Set `{knob.strip()} = {value.strip()}` in the parameters cell above and rerun "
+            f"the notebook, or run `dlwild run {declared.name} {_flag(knob.strip(), value)}`."
+            f" **Watch:** {box.watch} **Expect:** {box.expect}\n:::"))
+    tags = [set(c.metadata.get("tags", [])) for c in cells]
+    after = max((i for i, t in enumerate(tags) if t & {"parameters", "injected-parameters"}),
+                default=None)
+    if after is not None:
+        cells[after + 1:after + 1] = boxes
     return notebook
 
 
@@ -202,10 +300,32 @@ def chapters_markdown(project: Project) -> str:
     return "\n".join(lines) + "\n"
 
 
+def course_markdown(project: Project) -> str:
+    """The course page's plan (one chapter a week, in the book's order) from the chapters'
+    declarations, measured rerun times and committed full-scale records."""
+    lines = ["| week | chapter | what it teaches | quick rerun (cold cache) | try this | "
+             "full scale |", "|---|---|---|---|---|---|"]
+    for week, chapter in enumerate(project.chapters(), start=1):
+        declared, _ = chapter_declaration(project.source(chapter), chapter)
+        times = load_times(project, chapter)
+        record = results.load_record(chapter, project.records)
+        full = ("no committed record yet" if record is None else "record committed"
+                + (f" ({duration(record['provenance']['training_s'])} of CPU training)"
+                   if record["provenance"].get("training_s") else ""))
+        cells = [str(week), f"[{declared.title}](../notebooks/{chapter}.ipynb)",
+                 "; ".join(declared.goals) or "–",
+                 duration(times["cold_s"]) if times else "not measured yet",
+                 ", ".join(f"`{box.change}`" for box in declared.try_this) or "–", full]
+        lines.append("| " + " | ".join(_md_cell(c) for c in cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
 def write_generated_pages(project: Project) -> list[Path]:
     """Write the pages the book includes from results and declarations:
-    ``book/_generated/status.md`` (reproduction status) and ``chapters.md`` (intro)."""
-    pages = {"status.md": status_markdown(project), "chapters.md": chapters_markdown(project)}
+    ``book/_generated/status.md`` (reproduction status), ``chapters.md`` (intro) and
+    ``course.md`` (the course page's plan)."""
+    pages = {"status.md": status_markdown(project), "chapters.md": chapters_markdown(project),
+             "course.md": course_markdown(project)}
     return [config.atomic_write_text(project.generated / name, text)
             for name, text in pages.items()]
 
