@@ -48,6 +48,9 @@ def test_probe_book_publishes_the_executed_notebook(probe_book):
     assert source.exists(), "the executed notebook is downloadable"
     nb = json.loads(source.read_text())
     assert all(c.get("execution_count") for c in nb["cells"] if c["cell_type"] == "code")
+    launch = next(c for c in nb["cells"] if c["cell_type"] == "code")
+    assert "pip install" in "".join(launch["source"]) and "dlwild @ git+" in "".join(
+        launch["source"])  # a launched notebook installs the library it needs
     assert "colab.research.google.com" in page and "mybinder.org" in page
     assert "dlwild-claims" in page and "dlwild-provenance" in page
     record = json.loads((project.results / "probe.json").read_text())

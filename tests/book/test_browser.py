@@ -138,6 +138,45 @@ def test_chapter_page_shows_numbers_figures_table_and_maths(browser, probe_site)
     assert status.locator("a[href*='probe']").count() >= 1
 
 
+def test_chapter_page_is_course_material(browser, probe_site):
+    """Goals, prerequisites and the rerun time open the page (under the title), the try-this
+    boxes follow the parameters, and an exercise's solution is folded but was executed."""
+    base, _ = probe_site
+    page, errors = open_page(browser, f"{base}/notebooks/probe.html", "probe-course.png")
+    about = page.locator(".dlwild-about")
+    assert about.count() == 1 and "What it teaches" in about.inner_text()
+    assert "quick run took" in about.inner_text()  # (the theme curls the apostrophe)
+    assert page.locator("article h1").bounding_box()["y"] < about.bounding_box()["y"]
+    boxes = page.locator(".dlwild-try")
+    assert boxes.count() == 2 and "dlwild run probe -p epochs=8" in boxes.first.inner_text()
+    assert about.bounding_box()["y"] < boxes.first.bounding_box()["y"]
+    assert "pip install" not in page.locator("article").inner_text()  # the launch cell hides
+    exercise = page.locator(".exercise")
+    assert exercise.count() == 1 and "Hint." in exercise.inner_text()
+    solution = page.locator(".solution")
+    assert solution.count() == 1 and not solution.locator(".cell_output").first.is_visible()
+    solution.locator("summary, .admonition-title, button").first.click()
+    assert solution.locator(".cell_output").first.is_visible()
+    assert not errors, errors
+
+
+@pytest.mark.parametrize("width", [1400, 400])
+def test_claims_tables_fit_the_page(browser, probe_site, width):
+    """At a desktop and a phone width, every claims table and the verdicts stay inside the
+    page (below 700 px the rows become labelled cards)."""
+    base, _ = probe_site
+    page = browser.new_page()
+    page.set_viewport_size({"width": width, "height": 1200})
+    page.goto(f"{base}/notebooks/probe.html", wait_until="networkidle")
+    page.screenshot(path=str(SCREENSHOTS / f"probe-{width}.png"), full_page=True)
+    overflow = page.evaluate("document.documentElement.scrollWidth")
+    assert overflow <= width + 1, f"the page scrolls sideways at {width} px: {overflow}"
+    for verdict in page.locator("table.dlwild-claims .verdict").all():
+        box = verdict.bounding_box()
+        assert box is not None and box["x"] + box["width"] <= width, box
+    page.close()
+
+
 def test_every_chapter_page_shows_its_run(browser, real_site):
     """Each real chapter: no banner on real data, figures that loaded, the paper-vs-ours
     table with a verdict per claim, the provenance box and the maths."""

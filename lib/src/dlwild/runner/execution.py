@@ -134,6 +134,8 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     unexecuted, executed = stage / f"{chapter}.input.ipynb", stage / f"{chapter}.ipynb"
+    first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), 0)
+    notebook.cells.insert(first_code, launch_cell(repository_url(project)))  # runs: a no-op
     jupytext.write(notebook, unexecuted, fmt="ipynb")
     run_id = uuid.uuid4().hex
     env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
@@ -198,8 +200,6 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     executed_page = banner_on_top(show_injected_parameters(nbformat.read(executed,
                                                                           as_version=4)))
     executed_page = course_frame(executed_page, declared, record, load_times(project, chapter))
-    first_code = next(i for i, c in enumerate(executed_page.cells) if c.cell_type == "code")
-    executed_page.cells.insert(first_code, launch_cell(repository_url(project)))
     config.atomic_write_text(page, nbformat.writes(executed_page))
     shutil.rmtree(stage, ignore_errors=True)
     log(f"[dlwild] {chapter}: done in {wall:.1f} s")

@@ -94,6 +94,10 @@ def time_sentence(chapter: str, times: dict[str, Any] | None, record: dict[str, 
             f"{times['hardware']}, {times['measured']}, by `benchmarks/chapters.py`). " + own)
 
 
+def _sentence(text: str) -> str:
+    return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + "."
+
+
 def _flag(knob: str, value: str) -> str:
     from dlwild.core.chapter import COMMON
 
@@ -111,8 +115,9 @@ def repository_url(project: Project) -> str:
 
 
 def launch_cell(repository: str):
-    """The first code cell of a published page, hidden on the site: a notebook launched on
-    Binder or Colab without the book's library installs it from the repository."""
+    """The first code cell of every chapter run, hidden on the site (a no-op where dlwild
+    is installed): a published notebook launched on Binder or Colab without the book's
+    library installs it from the repository."""
     import nbformat
 
     source = ("# Launched on Binder or Colab without the book's library? Install it first.\n"
@@ -136,8 +141,13 @@ def course_frame(notebook, declared, record: dict[str, Any], times: dict[str, An
     cells = notebook.cells
     if not declared.goals:  # a chapter without course material (the tests' tiny ones)
         about = ""
-    at = 1 if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# ") \
-        else 0
+    at = 0
+    if cells and cells[0].cell_type == "markdown" and cells[0].source.startswith("# "):
+        title, _, rest = cells[0].source.partition("\n")
+        if about and rest.strip():  # the box goes right under the title (and banner)
+            cells[0].source = title
+            cells.insert(1, nbformat.v4.new_markdown_cell(rest.strip("\n")))
+        at = 1
     while at < len(cells) and BANNER_CLASS in cells[at].source:
         at += 1
     if about:
@@ -150,7 +160,7 @@ def course_frame(notebook, declared, record: dict[str, Any], times: dict[str, An
             ":class: tip dlwild-try\n\n"
             f"Set `{knob.strip()} = {value.strip()}` in the parameters cell above and rerun "
             f"the notebook, or run `dlwild run {declared.name} {_flag(knob.strip(), value)}`."
-            f" **Watch:** {box.watch} **Expect:** {box.expect}\n:::"))
+            f" **Watch:** {_sentence(box.watch)} **Expect:** {_sentence(box.expect)}\n:::"))
     tags = [set(c.metadata.get("tags", [])) for c in cells]
     after = max((i for i, t in enumerate(tags) if t & {"parameters", "injected-parameters"}),
                 default=None)
