@@ -42,6 +42,7 @@ def make_project(root: Path, chapters: dict[str, str]) -> Path:
 
     root.mkdir(parents=True, exist_ok=True)
     shutil.copy2(ROOT / "_config.yml", root / "_config.yml")
+    shutil.copy2(ROOT / "CITATION.cff", root / "CITATION.cff")
     shutil.copytree(ROOT / "book", root / "book",
                     ignore=shutil.ignore_patterns("_generated", "records"))
     (root / "book" / "records").mkdir()

@@ -63,3 +63,22 @@ def test_a_page_shows_the_entries_and_an_unknown_key_fails_the_build(tmp_path, b
     assert page.index("second2019") < page.index("first2016")
     done, _ = _build(tmp_path, bibfile, "first2016 missing1999")
     assert done.returncode != 0 and "no BibTeX entry missing1999" in done.stderr
+
+
+def test_bibliography_labels_read_as_the_text_cites():
+    """Known answers: author-year labels, 'a'/'b' where two would be equal (the
+    bibliography showed [SAA+18] beside author-year citations)."""
+    from pybtex.database import parse_string
+
+    from dlwild.sphinx_bibtex import AuthorYearLabels
+
+    bib = parse_string("""
+@inproceedings{a, author = {Lukic, Yanick and Vogt, Carlo and Stadelmann, Thilo}, year = 2016}
+@inproceedings{b, author = {Stadelmann, Thilo and Freisleben, Bernd}, year = 2009}
+@misc{c, author = {Jackson, Zohar}, year = 2018}
+@inproceedings{d, author = {Stadelmann, T. and Glinski-Haefeli, S. and Gerber, P.}, year = 2018}
+@inproceedings{e, author = {Stadelmann, T. and Amirian, M. and Arabaci, I.}, year = 2018}
+""", "bibtex")
+    assert list(AuthorYearLabels().format_labels(bib.entries.values())) == [
+        "Lukic et al., 2016", "Stadelmann and Freisleben, 2009", "Jackson, 2018",
+        "Stadelmann et al., 2018a", "Stadelmann et al., 2018b"]

@@ -92,3 +92,17 @@ def test_every_chapter_of_the_book_is_course_material(chapter):
     ends = re.findall(r"^```{solution-end}", text, flags=re.M)
     assert len(exercises) >= 4 and len(starts) == len(ends) == len(exercises)
     assert text.count("**Hint.**") >= len(exercises)
+
+
+def test_the_cite_page_lists_the_data_the_chapters_read_and_the_books_address():
+    from dlwild.runner.publishing import book_bibtex_markdown, data_markdown, repository_url
+
+    project = Project(ROOT)
+    text = data_markdown(project)
+    declared = {name for c in project.chapters()
+                for name in chapter_declaration(project.source(c), c)[0].data}
+    assert ("{cite:p}`panayotov2015librispeech`" in text) == (
+        "librispeech_resemblyzer" in declared)
+    assert "mnist" not in declared and "lecun1998gradient" not in text  # no chapter reads it
+    bibtex = book_bibtex_markdown(project)
+    assert f"url     = {{{repository_url(project)}}}" in bibtex and "version = {" in bibtex

@@ -17,6 +17,7 @@ from pathlib import Path
 from docutils import nodes
 from pybtex.database import BibliographyData, parse_file
 from pybtex.exceptions import PybtexError
+from pybtex.style.labels import BaseLabelStyle
 from sphinx.util.docutils import SphinxDirective
 
 
@@ -56,7 +57,58 @@ class BibtexEntries(SphinxDirective):
         return [block]
 
 
+def author_year_label(entry) -> str:
+    """An entry's label as the text cites it (``author_year``): "Lukic et al., 2016",
+    "Panayotov et al., 2015", "Jackson, 2018" (an organisation or one author: its name)."""
+    people = entry.persons.get("author") or entry.persons.get("editor") or []
+    if not people:
+        name = entry.fields.get("organization") or entry.fields.get("institution") or entry.key
+    else:
+        last = " ".join(people[0].last_names) or str(people[0])
+        if len(people) == 1:
+            name = last
+        elif len(people) == 2:
+            name = f"{last} and {' '.join(people[1].last_names)}"
+        else:
+            name = f"{last} et al."
+    return f"{name.replace('{', '').replace('}', '')}, {entry.fields.get('year', 'n.d.')}"
+
+
+class AuthorYearLabels(BaseLabelStyle):
+    """pybtex label style: author-year labels ("Lukic et al., 2016"), "a", "b", ... where two would be equal, so
+    the bibliography's labels match the author-year citations in the text (not [SAA+18])."""
+
+    def format_labels(self, sorted_entries):
+        entries = list(sorted_entries)
+        labels = [author_year_label(e) for e in entries]
+        seen: dict[str, int] = {}
+        for label in labels:
+            seen[label] = seen.get(label, 0) + 1
+        used: dict[str, int] = {}
+        for label in labels:
+            if seen[label] == 1:
+                yield label
+            else:
+                used[label] = used.get(label, 0) + 1
+                yield label + "abcdefghijklmnopqrstuvwxyz"[used[label] - 1]
+
+
+def _register_style() -> None:
+    """The ``dlwild_author_year`` bibliography style: pybtex's plain, author-year labels."""
+    from pybtex.plugin import find_plugin, register_plugin
+
+    plain = find_plugin("pybtex.style.formatting", "plain")
+
+    class AuthorYearStyle(plain):
+        default_label_style = "dlwild_author_year"
+
+    register_plugin("pybtex.style.labels", "dlwild_author_year", AuthorYearLabels, force=True)
+    register_plugin("pybtex.style.formatting", "dlwild_author_year", AuthorYearStyle,
+                    force=True)
+
+
 def setup(app) -> dict:
     app.setup_extension("sphinxcontrib.bibtex")  # defines bibtex_bibfiles
     app.add_directive("bibtex-entries", BibtexEntries)
+    _register_style()
     return {"parallel_read_safe": True, "parallel_write_safe": True}

@@ -166,6 +166,7 @@ class Dataset:
     homepage: str
     folder: str
     reader: str | None = None
+    bibtex: str | None = None
 
     def __post_init__(self) -> None:
         files = tuple(self.files)
@@ -287,7 +288,7 @@ def _read_folder(folder: Traversable) -> list[Dataset]:
 
 
 _REQUIRED = ("name", "title", "licence", "citation", "homepage", "folder")
-_TOP_KEYS = {*_REQUIRED, "reader", "manifest", "files"}
+_TOP_KEYS = {*_REQUIRED, "reader", "bibtex", "manifest", "files"}
 _MANIFEST_KEYS = {"file", "url"}
 _FILE_REQUIRED = ("path", "url", "sha256", "size")
 _FILE_KEYS = {*_FILE_REQUIRED, "raw_sha256", "raw_size"}
@@ -332,7 +333,8 @@ def _read_dataset(path: Traversable, folder: Traversable) -> Dataset:
     except tomllib.TOMLDecodeError as exc:
         raise RegistryError(f"{source}: not valid TOML ({exc})") from exc
     _keys(spec, "the data set", _REQUIRED, _TOP_KEYS, source)
-    top = {key: _typed(spec, key, str, "the data set", source) for key in (*_REQUIRED, "reader")}
+    top = {key: _typed(spec, key, str, "the data set", source)
+           for key in (*_REQUIRED, "reader", "bibtex")}
     stem = path.name.removesuffix(".toml")
     if top["name"] != stem:
         raise RegistryError(f"{source}: name {top['name']!r} differs from the file name {stem!r}")

@@ -105,8 +105,9 @@ def _flag(knob: str, value: str) -> str:
 
 
 def repository_url(project: Project) -> str:
-    """The book's repository, set in one place: ``repository.url`` in ``_config.yml``
-    (the launch buttons use it too)."""
+    """The book's repository, set in one place by its publisher: ``_config.yml``
+    (``parse.myst_substitutions.repository_url``, which ``repository.url`` and the pages
+    take)."""
     config = yaml.safe_load((project.root / "_config.yml").read_text(encoding="utf-8")) or {}
     url = (config.get("repository") or {}).get("url")
     if not url:
@@ -330,12 +331,53 @@ def course_markdown(project: Project) -> str:
     return "\n".join(lines) + "\n"
 
 
+def book_bibtex_markdown(project: Project) -> str:
+    """The book's own BibTeX entry: title, version and date from ``CITATION.cff``, the
+    address from ``_config.yml`` (:func:`repository_url`)."""
+    try:
+        cff = yaml.safe_load((project.root / "CITATION.cff").read_text(encoding="utf-8"))
+    except (OSError, yaml.YAMLError) as exc:
+        raise ChapterError(f"cannot read {project.root / 'CITATION.cff'}: {exc}") from exc
+    authors = " and ".join("{" + a["name"] + "}" if "name" in a
+                           else f"{a['family-names']}, {a['given-names']}"
+                           for a in cff["authors"])
+    title = cff["title"].replace("2016-2018", "2016--2018")
+    return ("```bibtex\n@software{dlwild_book,\n"
+            f"  author  = {{{authors}}},\n  title   = {{{title}}},\n"
+            f"  year    = {{{str(cff['date-released'])[:4]}}},\n"
+            f"  version = {{{cff['version']}}},\n  url     = {{{repository_url(project)}}}\n"
+            "}\n```\n")
+
+
+def data_markdown(project: Project) -> str:
+    """The data sets the book's chapters read (from their declarations and the registry),
+    each with its licence and citation, for the "How to cite" page."""
+    from dlwild.core import data
+
+    used: dict[str, list[str]] = {}
+    for chapter in project.chapters():
+        declared, _ = chapter_declaration(project.source(chapter), chapter)
+        for name in declared.data:
+            used.setdefault(name, []).append(declared.title)
+    if not used:
+        return "No chapter of the book reads a registered data set yet.\n"
+    lines = []
+    for name, chapters in used.items():
+        entry = data.get(name)
+        cite = f" {{cite:p}}`{entry.bibtex}`" if entry.bibtex else f" ({entry.citation})"
+        lines.append(f"- **{entry.title}**{cite}: {entry.licence}; read by "
+                     f"{', '.join(chapters)}.")
+    return "\n".join(lines) + "\n"
+
+
 def write_generated_pages(project: Project) -> list[Path]:
     """Write the pages the book includes from results and declarations:
-    ``book/_generated/status.md`` (reproduction status), ``chapters.md`` (intro) and
-    ``course.md`` (the course page's plan)."""
+    ``book/_generated/status.md`` (reproduction status), ``chapters.md`` (intro),
+    ``course.md`` (the course page's plan), ``data.md`` and ``book_bibtex.md`` (how to
+    cite)."""
     pages = {"status.md": status_markdown(project), "chapters.md": chapters_markdown(project),
-             "course.md": course_markdown(project)}
+             "course.md": course_markdown(project), "data.md": data_markdown(project),
+             "book_bibtex.md": book_bibtex_markdown(project)}
     return [config.atomic_write_text(project.generated / name, text)
             for name, text in pages.items()]
 
