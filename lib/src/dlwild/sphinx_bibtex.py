@@ -75,8 +75,9 @@ def author_year_label(entry) -> str:
 
 
 class AuthorYearLabels(BaseLabelStyle):
-    """pybtex label style: author-year labels ("Lukic et al., 2016"), "a", "b", ... where two would be equal, so
-    the bibliography's labels match the author-year citations in the text (not [SAA+18])."""
+    """pybtex label style: author-year labels ("Lukic et al., 2016"), then "a", "b", ...
+    where two would be equal, so the bibliography's labels match the author-year citations
+    in the text (not [SAA+18])."""
 
     def format_labels(self, sorted_entries):
         entries = list(sorted_entries)
