@@ -39,14 +39,14 @@ DETECTOR = """
 import json, resource, sys, time
 import numpy as np, torch
 from skimage.transform import rescale
-from dlwild.deepscores import dwd, engrave, watershed
+from dlwild.deepscores import dwd, dwd_targets, engrave, watershed
 torch.set_num_threads(2)
 scale, piece = float(sys.argv[1]), sys.argv[2]
 page = engrave.engrave(engrave.corpus_score(piece), piece=piece)[0]
 image = page.image if scale == 1 else (rescale(page.image / 255.0, scale) * 255).astype(np.uint8)
 classes = sorted({s.cls for s in page.page.symbols})
 model = dwd.DWDNet(len(classes), width=16).eval()
-x = dwd.image_to_input(image)[None]
+x = dwd_targets.image_to_input(image)[None]
 with torch.no_grad():
     t0 = time.perf_counter(); out = model(x); forward = time.perf_counter() - t0
 t0 = time.perf_counter(); watershed.decode_output(out, classes); decode = time.perf_counter() - t0
@@ -59,19 +59,23 @@ FULL_STEP = """
 import json, sys, time
 import torch
 from torch.utils.data import default_collate
-from dlwild.deepscores import classify, dwd, engrave, pipeline as dp
+from dlwild.deepscores import classify, detector, dwd, dwd_loss, dwd_targets, engrave
+from dlwild.deepscores.real_pages import scaled
+from dlwild.deepscores.settings import SETTINGS
 torch.set_num_threads(2)
-full, part, steps = dp.SETTINGS["full"], sys.argv[1], int(sys.argv[3])
+full, part, steps = SETTINGS["full"], sys.argv[1], int(sys.argv[3])
 torch.manual_seed(0)
 if part == "detector":
     page = engrave.engrave(engrave.corpus_score(sys.argv[2]), piece=sys.argv[2])[0]
-    image, annotations = dp.scaled(page, full.detector_scale)
+    image, annotations = scaled(page, full.detector_scale)
     classes = classify.top_classes([annotations], full.detector_classes)
-    crops = dwd.DWDCrops([(image, annotations)], dwd.class_index(classes), crop=full.crop,
-                         config=dwd.TargetConfig(e_max=full.e_max), crops_per_page=1, seed=0)
+    crops = dwd_targets.DWDCrops([(image, annotations)], dwd_targets.class_index(classes),
+                                 crop=full.crop, config=dwd_targets.TargetConfig(e_max=full.e_max),
+                                 crops_per_page=1, seed=0)
     model = dwd.DWDNet(full.detector_classes, full.e_max, width=full.width).train()
-    loss_fn, batch = dwd.DWDLoss(dp.schedule_for("joint", full.steps)), default_collate([crops[0]])
-    optimizer = dp.optimizer_for(full.optimizer, full.lr)(model.parameters())
+    loss_fn = dwd_loss.DWDLoss(detector.schedule_for("joint", full.steps))
+    batch = default_collate([crops[0]])
+    optimizer = detector.optimizer_for(full.optimizer, full.lr)(model.parameters())
 else:
     model = classify.SymbolResNet(full.classifier_classes, width=full.classifier_width,
                                   blocks=full.classifier_blocks, in_size=full.patch_size).train()
@@ -101,7 +105,7 @@ def full_step(part: str, piece: str, steps: int = 3) -> float:
 def full_forecast(piece: str, pieces_per_s: float) -> dict:
     """Hours of a full-scale run on this machine, by part (see the module docstring)."""
     from dlwild.deepscores import engrave
-    from dlwild.deepscores.pipeline import SETTINGS
+    from dlwild.deepscores.settings import SETTINGS
 
     full = SETTINGS["full"]
     detector_s = full_step("detector", piece)

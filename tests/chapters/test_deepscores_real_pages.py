@@ -12,7 +12,8 @@ import pytest
 
 from conftest import ROOT
 from dlwild.core import report
-from dlwild.deepscores import engrave, formats
+from dlwild.deepscores import engrave
+from dlwild.deepscores.format_v2 import write_v2
 
 PIECE = "bach/bwv66.6.mxl"
 
@@ -27,7 +28,7 @@ def v2_pages(tmp_path):
                    if s.cls == "noteheadBlack" else s for i, s in enumerate(p.page.symbols)]
         renamed.append(replace(p.page, symbols=symbols))
     classes = sorted({s.cls for p in renamed for s in p.symbols})
-    json_path = formats.write_v2(renamed, tmp_path / "ds2", classes,
+    json_path = write_v2(renamed, tmp_path / "ds2", classes,
                                  images=[p.image for p in pages])
     return json_path, pages
 

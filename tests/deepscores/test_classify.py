@@ -10,7 +10,6 @@ from PIL import Image
 
 from dlwild.deepscores.annotations import Page, Symbol
 from dlwild.deepscores.classify import (
-    PAPER_LIKE,
     PATCH_SIZE,
     Patches,
     SymbolResNet,
@@ -24,6 +23,7 @@ from dlwild.deepscores.classify import (
     top_classes,
     train_classifier,
 )
+from dlwild.deepscores.settings import PAPER_LIKE
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 

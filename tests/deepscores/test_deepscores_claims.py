@@ -5,8 +5,12 @@ from __future__ import annotations
 import math
 import re
 
+import numpy as np
+import pytest
+
 from conftest import ROOT
 from dlwild.core.report import compare
+from dlwild.deepscores import claims
 from dlwild.deepscores.claims import CLAIMS, frequency_ap_correlation, measured_from
 
 
@@ -77,3 +81,12 @@ def test_frequency_note_counts_only_classes_with_an_ap():
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
         m, data="engraved pages", scale="quick", eval_source=None))}
     assert "rho = 1.00 over 3 classes" in rows["rel_frequent_detected_better"]["note"]
+
+
+def test_table_1_means_as_printed():
+    # digest: the means of the 20 listed classes are 0.6641 (AP@0.5) and 0.8138 (AP@0.25)
+    assert len(claims.TABLE_1_AP50) == len(claims.TABLE_1_AP25) == 20
+    assert np.mean(list(claims.TABLE_1_AP50.values())) == pytest.approx(0.6641, abs=5e-5)
+    assert np.mean(list(claims.TABLE_1_AP25.values())) == pytest.approx(0.8138, abs=5e-5)
+    assert claims.TABLE_1_AP50["noteheadBlack"] == next(
+        c.paper_value for c in claims.ABSOLUTE if c.id == "dwd_ap50_notehead")

@@ -11,19 +11,15 @@ import torch.nn.functional as F
 
 from dlwild.core.train import fit
 from dlwild.deepscores.annotations import Page, Symbol
-from dlwild.deepscores.dwd import (
+from dlwild.deepscores.dwd import DWDNet, DWDOutput
+from dlwild.deepscores.dwd_loss import DWDLoss, Schedule, dwd_losses, rmsprop
+from dlwild.deepscores.dwd_targets import (
     DWDCrops,
-    DWDLoss,
-    DWDNet,
-    DWDOutput,
-    Schedule,
     TargetConfig,
     class_box_sizes,
     class_index,
-    dwd_losses,
     make_targets,
     marker_radius,
-    rmsprop,
 )
 from dlwild.deepscores.watershed import DecodeConfig, decode, decode_output, predict
 

@@ -1,18 +1,14 @@
 """The engraver (shared/papers/deepscores.md §3.1, §5): real scores engraved by Verovio give
 boxes tight on the printed ink, masks that agree with the boxes, DeepScores' context classes,
-a 10 px interline, deterministic pages, and data sets split by piece across fonts."""
+a 10 px interline and deterministic pages."""
 
 from __future__ import annotations
-
-import hashlib
-import logging
 
 import numpy as np
 import pytest
 import shapely
+from scores import CHORALE, SNIPPET, digest
 
-from dlwild.core.cache import ArtifactCache
-from dlwild.deepscores import engrave as engrave_module
 from dlwild.deepscores.classes import (
     CLASS_IDS,
     CLASSES,
@@ -26,56 +22,13 @@ from dlwild.deepscores.classes import (
 from dlwild.deepscores.engrave import (
     EngraveError,
     annotate_svg,
-    build_dataset,
     corpus_score,
     engrave,
     page_svgs,
-    parse_transform,
     rasterise,
     unannotated_svg,
 )
-
-CHORALE = "bach/bwv66.6.mxl"  # one page in Leipzig: 4 staves, key signature, fermatas, dots
-
-SNIPPET = """<?xml version="1.0" encoding="UTF-8"?>
-<score-partwise version="4.0">
-  <part-list><score-part id="P1"><part-name>Test</part-name></score-part></part-list>
-  <part id="P1">
-    <measure number="1">
-      <attributes>
-        <divisions>2</divisions>
-        <key><fifths>2</fifths></key>
-        <time><beats>3</beats><beat-type>4</beat-type></time>
-        <clef><sign>G</sign><line>2</line></clef>
-      </attributes>
-      <note><pitch><step>A</step><octave>4</octave></pitch><duration>3</duration>
-        <type>quarter</type><dot/></note>
-      <note><pitch><step>G</step><alter>1</alter><octave>4</octave></pitch><duration>1</duration>
-        <type>eighth</type><accidental>sharp</accidental>
-        <notations><articulations><staccato placement="below"/></articulations></notations></note>
-      <note><rest/><duration>2</duration><type>quarter</type></note>
-    </measure>
-  </part>
-</score-partwise>
-"""
-
-
-def tiny_piece(fifths: int, steps: str) -> str:
-    """A one-measure 4/4 MusicXML piece: key ``fifths``, four quarter notes ``steps``."""
-    notes = "".join(
-        f"<note><pitch><step>{s}</step><octave>4</octave></pitch><duration>1</duration>"
-        "<type>quarter</type></note>" for s in steps)
-    return (
-        '<?xml version="1.0" encoding="UTF-8"?><score-partwise version="4.0">'
-        '<part-list><score-part id="P1"><part-name>T</part-name></score-part></part-list>'
-        '<part id="P1"><measure number="1"><attributes><divisions>1</divisions>'
-        f"<key><fifths>{fifths}</fifths></key><time><beats>4</beats><beat-type>4</beat-type>"
-        f"</time><clef><sign>G</sign><line>2</line></clef></attributes>{notes}</measure>"
-        "</part></score-partwise>")
-
-
-SOURCES = {"tiny-a": tiny_piece(-2, "CDEF"), "tiny-b": tiny_piece(0, "GABG"),
-           "tiny-c": tiny_piece(3, "EFGA")}
+from dlwild.deepscores.svg import parse_transform
 
 
 @pytest.fixture(scope="module")
@@ -90,15 +43,6 @@ def _window(box, shape, pad=0):
     x0, y0, x1, y1 = box
     return (slice(max(int(np.floor(y0)) - pad, 0), min(int(np.ceil(y1)) + pad, shape[0])),
             slice(max(int(np.floor(x0)) - pad, 0), min(int(np.ceil(x1)) + pad, shape[1])))
-
-
-def _digest(engraved) -> str:
-    """sha256 over a page's boxes, image and masks."""
-    h = hashlib.sha256()
-    h.update(repr([(s.cls, s.bbox, s.obbox) for s in engraved.page.symbols]).encode())
-    for array in (engraved.image, engraved.class_mask, engraved.instance_mask):
-        h.update(np.ascontiguousarray(array).tobytes())
-    return h.hexdigest()
 
 
 # --------------------------------------------------------------------------- vocabulary
@@ -247,7 +191,7 @@ def test_engraving_is_deterministic(chorale):
     again = page_svgs(score, piece=CHORALE, font="Leipzig")[0]
     assert again == svg
     second = annotate_svg(again, page_id="chorale-p01", font="Leipzig", piece=CHORALE)
-    assert _digest(second) == _digest(first)
+    assert digest(second) == digest(first)
 
 
 # --------------------------------------------------------------------------- bad input
@@ -259,82 +203,3 @@ def test_malformed_score_names_the_piece():
         engrave(broken, piece="snippet-broken")
     with pytest.raises(EngraveError, match="nonsense.*could not load"):
         engrave("this is no score", piece="nonsense")
-
-
-def test_malformed_score_is_skipped_and_logged(tmp_path, caplog):
-    sources = {"good": SOURCES["tiny-a"], "broken": SNIPPET[: len(SNIPPET) // 2]}
-    with caplog.at_level(logging.WARNING, logger="dlwild.deepscores.engrave"):
-        data = build_dataset(None, ["Leipzig"], 0, sources=sources,
-                             cache=ArtifactCache(tmp_path))
-    assert "broken" in data.skipped and "malformed" in data.skipped["broken"]
-    assert any("broken" in r.getMessage() and "malformed" in r.getMessage()
-               for r in caplog.records)
-    assert data.train_pieces == ["good"] and data.test_pieces == []
-    with pytest.raises(EngraveError, match="no usable piece"):
-        build_dataset(None, ["Leipzig"], 0, sources={"broken": sources["broken"]},
-                      cache=ArtifactCache(tmp_path))
-
-
-# --------------------------------------------------------------------------- data sets
-
-
-def test_dataset_split_by_piece_across_fonts_deterministic_and_cached(tmp_path, monkeypatch):
-    fonts = ["Leipzig", "Bravura"]
-    data = build_dataset(None, fonts, 3, sources=SOURCES, test_fraction=0.34,
-                         cache=ArtifactCache(tmp_path / "a"))
-    assert set(data.train_pieces) | set(data.test_pieces) == set(SOURCES)
-    assert not set(data.train_pieces) & set(data.test_pieces) and len(data.test_pieces) == 1
-    for side, pieces in ((data.train, data.train_pieces), (data.test, data.test_pieces)):
-        assert {p.page.piece for p in side} == set(pieces)
-        for piece in pieces:  # every font of a piece on the same side
-            assert {p.page.font for p in side if p.page.piece == piece} == set(fonts)
-    assert all(p.page.symbols for p in data.pages())
-    # Same seed, fresh cache: identical split, boxes and pixels.
-    again = build_dataset(None, fonts, 3, sources=SOURCES, test_fraction=0.34,
-                          cache=ArtifactCache(tmp_path / "b"))
-    assert (again.train_pieces, again.test_pieces) == (data.train_pieces, data.test_pieces)
-    assert [_digest(p) for p in again.pages()] == [_digest(p) for p in data.pages()]
-    # Second call with the same cache: read back from disk, nothing engraved.
-    monkeypatch.setattr(engrave_module, "engrave",
-                        lambda *a, **k: pytest.fail("engraved again instead of loading"))
-    cached = build_dataset(None, fonts, 3, sources=SOURCES, test_fraction=0.34,
-                           cache=ArtifactCache(tmp_path / "a"))
-    assert [_digest(p) for p in cached.pages()] == [_digest(p) for p in data.pages()]
-    assert [p.page for p in cached.pages()] == [p.page for p in data.pages()]
-
-
-def test_dataset_from_the_corpus(tmp_path):
-    data = build_dataset(2, ["Leipzig"], 0, max_pages_per_piece=1,
-                         cache=ArtifactCache(tmp_path))
-    assert len(data.train_pieces) == len(data.test_pieces) == 1
-    assert all(p.startswith("bach/") for p in data.train_pieces + data.test_pieces)
-    assert len(data.pages()) == 2 and not data.skipped
-    for engraved in data.pages():
-        page = engraved.page
-        assert engraved.image.shape == (page.height, page.width)
-        assert len(page.symbols) > 100 and "noteheadBlack" in page.classes()
-        assert page.font == "Leipzig" and page.piece in page.source
-
-
-@pytest.mark.parametrize("seed", [0, 1, 2])
-def test_split_puts_a_class_of_some_pieces_into_test_when_it_can(seed):
-    pieces = [f"piece-{i}" for i in range(8)]
-    plain_train, plain_test = engrave_module._split(pieces, 0.25, seed)
-    # "rare" occurs only in two pieces that the plain seeded shuffle puts both into train.
-    rare = plain_train[:2]
-    classes = {p: {"noteheadBlack", *({"keySharp"} if p in rare else ())} for p in pieces}
-    assert "keySharp" not in engrave_module.shared_classes(plain_train, plain_test, classes)
-    train, test = engrave_module._split(pieces, 0.25, seed, classes)
-    assert len(test) == len(plain_test) and sorted(train + test) == sorted(pieces)
-    assert engrave_module.shared_classes(train, test, classes) == {"noteheadBlack", "keySharp"}
-    assert len(set(rare) & set(test)) == 1  # one in each side: learnt and tested
-    assert engrave_module._split(pieces, 0.25, seed, classes) == (train, test)  # deterministic
-
-
-def test_split_leaves_a_class_of_a_single_piece_alone():
-    pieces = [f"piece-{i}" for i in range(6)]
-    classes = {p: {"noteheadBlack"} for p in pieces}
-    classes["piece-3"] = {"noteheadBlack", "restWhole"}
-    # Nothing to gain: every candidate shares the same classes, so the plain shuffle stays.
-    assert engrave_module._split(pieces, 0.34, 5, classes) == engrave_module._split(
-        pieces, 0.34, 5)

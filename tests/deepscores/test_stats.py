@@ -9,12 +9,17 @@ import pandas as pd
 import pytest
 
 from dlwild.deepscores.annotations import Page, Symbol
+from dlwild.deepscores.engrave import EngravedPage
+from dlwild.deepscores.geometry import background_ratio
 from dlwild.deepscores.stats import (
     PAPER_TOP_CLASS_SHARE,
     PAPER_TOP_DECILE_SHARE,
     STATS,
     TABLE_II,
     TABLE_II_SOURCE,
+    BackgroundTable,
+    PageStatistics,
+    background_ratios,
     class_frequency,
     imbalance,
     size_by_class,
@@ -129,3 +134,55 @@ def test_size_by_class():
     assert table.loc["gClef", "height_interlines_max"] == pytest.approx(4.0)
     assert table.loc["augmentationDot", "area_fraction_min"] == pytest.approx(4e-4)
     assert isinstance(table, pd.DataFrame) and np.isfinite(table.to_numpy(float)).all()
+
+
+def test_background_of_a_thin_diagonal_stroke():
+    image = np.full((40, 40), 255, np.uint8)
+    for i in range(5, 35):
+        image[i, i - 1:i + 2] = 0  # a 3-px diagonal line
+    obbox = (3.0, 5.0, 6.0, 2.0, 38.0, 34.0, 35.0, 37.0)  # rectangle along the diagonal
+    slur = Symbol("slur", (3.5, 5.0, 36.5, 35.0), 1, obbox)
+    image[2:6, 30:34] = 0  # a 4 x 4 blob whose boxes are tight
+    blob = Symbol("dot", (30.0, 2.0, 34.0, 6.0), 2, (30.0, 2.0, 34.0, 2.0, 34.0, 6.0, 30.0, 6.0))
+    unoriented = Symbol("dot", (30.0, 2.0, 34.0, 6.0), 3)  # no oriented box: not counted
+    page = Page("p", 40, 40, [slur, blob, unoriented])
+    engraved = EngravedPage(page, image, np.zeros_like(image), np.zeros_like(image))
+    ratios = background_ratios([engraved])
+    slur_a, slur_o = background_ratio(image, slur.bbox, slur.obbox)
+    assert slur_a > 0.9 and slur_o < slur_a - 0.25  # the diagonal box is mostly ink's
+    assert background_ratio(image, blob.bbox, blob.obbox) == (0.0, 0.0)
+    assert list(ratios["class"]) == ["slur", "dot"]  # the unoriented dot is not counted
+    np.testing.assert_allclose(ratios[["aligned", "oriented"]].to_numpy(),
+                               [[slur_a, slur_o], [0.0, 0.0]])
+
+
+def test_background_table_per_class_and_overall():
+    image = np.full((20, 40), 255, np.uint8)
+    image[2:6, 2:6] = 0  # a tight blob: no background in either box
+    image[10:12, 10:30] = 0  # a bar in a box twice its height: half background
+    symbols = [Symbol("dot", (2.0, 2.0, 6.0, 6.0), 1, (2.0, 2.0, 6.0, 2.0, 6.0, 6.0, 2.0, 6.0)),
+               Symbol("bar", (10.0, 10.0, 30.0, 14.0), 2,
+                      (10.0, 10.0, 30.0, 10.0, 30.0, 12.0, 10.0, 12.0))]
+    page = EngravedPage(Page("p", 40, 20, symbols), image, np.zeros_like(image),
+                        np.zeros_like(image))
+    background = BackgroundTable.of([page])
+    assert background.overall == pytest.approx((0.25, 0.0))
+    table = background.table()
+    assert table.loc["bar", "aligned"] == pytest.approx(0.5)
+    assert table.loc["bar", "improvement"] == pytest.approx(1.0)
+    assert table.loc["all symbols", "symbols"] == 2
+    assert background.prose() == {"ds_bg_aligned": "25.0%", "ds_bg_oriented": "0.0%",
+                                  "ds_bg_improvement": "100.0%"}
+
+
+def test_page_statistics_in_words():
+    pages = [Page("p1", 100, 200, [Symbol("noteheadBlack", (0, 0, 10, 8), i + 1)
+                                   for i in range(8)] + [Symbol("gClef", (0, 0, 10, 40), 9)]),
+             Page("p2", 100, 200, [Symbol("restQuarter", (0, 0, 5, 20), 1)])]
+    stats = PageStatistics.of(pages, interline=10.0)
+    assert stats.top_class == "noteheadBlack" and stats.top_share == pytest.approx(0.8)
+    prose = stats.prose()
+    assert prose["ds_top_share"] == "80.0%" and prose["ds_top_class"] == "noteheadBlack"
+    assert prose["ds_decile_n"] == "1" and prose["ds_decile_share"] == "80.0%"
+    assert prose["ds_median_height"] == "8"
+    assert prose["ds_median_area"] == format(80 / 20000 * 100, ".3f")

@@ -25,8 +25,8 @@ Choices where the paper is silent (each one is documented where it is made):
 * Network: ResNet basic blocks with group norm (not batch norm: the eval-mode statistics of
   batch norm are unreliable after a few small epochs) and an adaptive average pool to a 3 x 3
   grid before the linear layer, which keeps "centre vs. surroundings" (the context) that a
-  global pool would lose.  :data:`PAPER_LIKE` is a 25-conv-layer configuration of ~7.3M
-  parameters (20 classes), close to the paper's.
+  global pool would lose.  :data:`~dlwild.deepscores.settings.PAPER_LIKE` is a 25-conv-layer
+  configuration of ~7.3M parameters (20 classes), close to the paper's.
 * Macro accuracy: the mean, over the classes present in the true labels, of per-class recall
   (a class never predicted counts 0; a class absent from the truth does not count).
 """
@@ -48,13 +48,12 @@ import torch.nn.functional as F
 from torch import nn
 from torch.utils.data import Dataset
 
-from ..core.train import History, fit
-from .annotations import Page, class_counts
-from .dwd import ResBlock, norm_layer
+from dlwild.core.train import History, fit
+from dlwild.deepscores.annotations import Page, class_counts
+from dlwild.deepscores.dwd import ResBlock, norm_layer
 
 __all__ = [
     "CONTEXT_PAIRS",
-    "PAPER_LIKE",
     "PATCH_SIZE",
     "PatchDataset",
     "Patches",
@@ -84,10 +83,6 @@ CONTEXT_PAIRS: tuple[tuple[str, str], ...] = (
     ("augmentationDot", "articStaccatoBelow"),
 )
 """Look-alike classes that only the page context tells apart (DeepScores section 3)."""
-
-PAPER_LIKE: dict[str, Any] = {"width": 40, "blocks": (2, 3, 4, 3)}
-"""A :class:`SymbolResNet` configuration like the paper's baseline: 1 + 2 * 12 = 25 conv layers
-(plus three 1x1 shortcut convs), ~7.3M parameters with 20 classes (~7.6M with 123)."""
 
 
 # --------------------------------------------------------------------------------------------

@@ -1,247 +1,185 @@
-"""The DeepScores chapter end to end: engraved pages, the symbol classifier, the Deep Watershed
-Detector and its evaluation (on our pages, or on real DeepScores pages a user has).
+"""The DeepScores chapter end to end, beside the detector (:mod:`.detector`): the symbol
+classifier on our pages, the format round trip, the evaluation on real DeepScores pages,
+and what the chapter compares with the papers and records.
 
-The chapter calls these functions; the methods live in the modules beside this one
+The chapter's notebook calls these functions; the methods live in the modules beside this one
 (``engrave``, ``classify``, ``dwd``, ``evaluate``). Trained networks are cached as artifacts
-keyed by the training code, the parameters and the data, so a rerun of an unchanged chapter
-skips the training."""
+keyed by the training code, the parameters and the data (``CHAPTER.train_cached``), so a rerun
+of an unchanged chapter skips the training."""
 
 from __future__ import annotations
 
-import hashlib
-import json
-import re
-from collections.abc import Callable, Mapping, Sequence
-from dataclasses import asdict, dataclass, replace
+import tempfile
+from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 import torch
-from skimage.transform import rescale
 from torch import nn
 
-from dlwild.core import cache, train
-from dlwild.deepscores import classify, dwd, formats, watershed
-from dlwild.deepscores.annotations import AnnotationError, Page, class_counts
-from dlwild.deepscores.engrave import (
-    INTERLINE_PX,
-    EngravedDataset,
-    EngravedPage,
-    build_dataset,
+from dlwild.core import train
+from dlwild.core.chapter import training_data
+from dlwild.core.claims import Measured, format_value
+from dlwild.core.results import undefined_as_null
+from dlwild.deepscores import claims, classify
+from dlwild.deepscores.chapter import CHAPTER
+from dlwild.deepscores.dataset import DataSummary, EngravedDataset
+from dlwild.deepscores.detector import (
+    DetectorEvaluation,
+    DetectorPages,
+    ScheduleComparison,
+    TrainedDetector,
 )
-from dlwild.deepscores.evaluate import Detection
+from dlwild.deepscores.engrave import INTERLINE_PX, EngravedPage
+from dlwild.deepscores.format_v1 import read_v1_dataset, write_v1
+from dlwild.deepscores.format_v2 import read_v2, write_v2
+from dlwild.deepscores.prose import Glued, has_have, listing
+from dlwild.deepscores.real_pages import RealPages, at_working_scale, load_eval_pages
+from dlwild.deepscores.settings import Settings
+from dlwild.deepscores.stats import BackgroundTable, PageStatistics
 
-#: The code a trained network depends on (its artifact key): editing claims, statistics,
-#: evaluation or decoding retrains nothing.
-TRAINING_CODE = ("dlwild.deepscores.dwd", "dlwild.deepscores.classify",
-                 "dlwild.deepscores.annotations", "dlwild.core.train")
-SCHEDULES = ("joint", "paper")
-OPTIMIZERS = ("adam", "rmsprop")
-
-
-@dataclass(frozen=True)
-class Settings:
-    """How big one run is. ``full`` follows the papers as far as one GPU allows; ``quick`` is
-    a few minutes on 2 CPU cores.
-
-    Data: ``pieces`` music21 Bach chorales (None: all), engraved in ``fonts``, split by piece.
-    Detector: works on pages rescaled by ``detector_scale`` (the engraver's interline is 10 px),
-    learns the ``detector_classes`` most frequent training classes from random ``crop``
-    crops (``crops_per_page`` per page and epoch; a share ``focus`` of them class-balanced,
-    see :class:`~dlwild.deepscores.dwd.DWDCrops`) for ``steps`` iterations of batch 1.
-    Classifier: the ``classifier_classes`` most frequent classes, at most
-    ``patches_per_class`` patches each, 220 x 120 page-pixel patches scaled to ``patch_size``.
-    """
-
-    pieces: int | None
-    fonts: tuple[str, ...]
-    detector_scale: float
-    detector_classes: int
-    crop: tuple[int, int]
-    crops_per_page: int
-    steps: int
-    width: int
-    optimizer: str
-    lr: float
-    classifier_classes: int
-    patches_per_class: int
-    patch_size: tuple[int, int]
-    classifier_epochs: int
-    classifier_width: int
-    classifier_blocks: tuple[int, ...]
-    e_max: int = 10
-    focus: float = 0.0
+# --- the classifier --------------------------------------------------------------------
 
 
-SETTINGS = {
-    # One GPU: every chorale the engraver handles in all five fonts, pages at the engraver's
-    # interline of 10 px (DWD's DeepScores setting), 20 classes as in ISMIR 2018 Table 1, big
-    # crops and tens of thousands of iterations; the paper-like 25-layer patch classifier.
-    "full": Settings(
-        pieces=None, fonts=("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma"),
-        detector_scale=1.0, detector_classes=20, crop=(512, 512), crops_per_page=4,
-        steps=30_000, width=32, optimizer="adam", lr=1e-3, classifier_classes=40,
-        patches_per_class=3000, patch_size=(220, 120), classifier_epochs=10,
-        classifier_width=classify.PAPER_LIKE["width"],
-        classifier_blocks=classify.PAPER_LIKE["blocks"], focus=0.5),
-    # A few CPU minutes: 12 chorales in two fonts, pages at half scale (interline 5 px),
-    # the 10 most frequent classes, 800 crops of 192 x 192 (half of them class-balanced:
-    # uniform crops give mean AP@0.5 0.26 and find 3 of 9 test classes, balanced ones 0.35
-    # and 6 of 9, at the same cost); patches scaled to 56 x 32.
-    "quick": Settings(
-        pieces=12, fonts=("Leipzig", "Bravura"), detector_scale=0.5, detector_classes=10,
-        crop=(192, 192), crops_per_page=2, steps=800, width=16, optimizer="adam", lr=1e-3,
-        classifier_classes=20, patches_per_class=400, patch_size=(56, 32),
-        classifier_epochs=6, classifier_width=16, classifier_blocks=(2, 2, 2), focus=0.5),
-}
+@dataclass
+class ClassifierRun(Glued):
+    """The patch-classification baseline: train/test patches (split by piece), the trained
+    net, its history and the test predictions."""
 
+    train: classify.Patches
+    test: classify.Patches
+    model: nn.Module
+    history: train.History
+    predicted: np.ndarray
+    params: dict[str, Any]
 
-def check_params(fonts: Sequence[str] | None, pages: int | None, schedule: str,
-                 eval_pages: str | None) -> None:
-    """Refuse bad chapter parameters before anything is engraved or trained."""
-    from dlwild.deepscores.engrave import FONTS
+    @property
+    def macro_accuracy(self) -> float:
+        """The paper's measure: the mean of the per-class accuracies on the test patches."""
+        return classify.macro_accuracy(self.test.labels, self.predicted,
+                                       len(self.test.classes))
 
-    if fonts is not None:
-        if isinstance(fonts, str) or not fonts or any(f not in FONTS for f in fonts) or len(
-                set(fonts)) != len(fonts):
-            raise ValueError(f"fonts must be None or a list of distinct fonts from "
-                             f"{', '.join(FONTS)}, got {fonts!r}")
-    if pages is not None and (isinstance(pages, bool) or not isinstance(pages, int)
-                              or pages < 2):
-        raise ValueError(f"pages must be None or an integer >= 2 (a training and a test "
-                         f"piece), got {pages!r}")
-    if schedule not in SCHEDULES:
-        raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {schedule!r}")
-    if eval_pages is not None:
-        parse_eval_pages(eval_pages)
+    def per_class(self) -> pd.DataFrame:
+        """Per class with test patches: support, correct, accuracy, predicted, precision."""
+        table = classify.per_class_accuracy(self.test.labels, self.predicted, self.test.classes)
+        return table[table["support"] > 0]
 
+    def styled_per_class(self) -> Any:
+        """:meth:`per_class` as the page shows it (accuracy coloured)."""
+        return self.per_class().style.format({"accuracy": "{:.3f}", "precision": "{:.3f}"}) \
+            .background_gradient(subset=["accuracy"], cmap="RdYlGn", vmin=0.5, vmax=1)
 
-def settings_dict(settings: Settings) -> dict[str, Any]:
-    """The settings as plain JSON values (for the results record)."""
-    return json.loads(json.dumps(asdict(settings)))
+    def examples(self, n: int = 12) -> list[int]:
+        """Indices of the first test patch of each class (at most ``n``), for the figure."""
+        labels = self.test.labels
+        return [int(np.flatnonzero(labels == k)[0]) for k in range(len(self.test.classes))
+                if (labels == k).any()][:n]
 
+    def context_tables(self) -> list[Any]:
+        """The look-alike pairs that need context: per pair its confusions (rows true class,
+        columns predicted) or a note that it has no test patch; a note when no pair is among
+        the classified classes (for ``display(*...)``)."""
+        from IPython.display import Markdown
 
-# --- data ------------------------------------------------------------------------------
+        tested = set(self.per_class().index)
+        shown: list[Any] = []
+        for pair in classify.CONTEXT_PAIRS:
+            if not all(c in self.test.classes for c in pair):
+                continue
+            lacking = [c for c in pair if c not in tested]
+            shown.append(Markdown(f"{' / '.join(pair)}: no test patch of "
+                                  f"{', '.join(lacking)}, no confusion to show.") if lacking
+                         else classify.context_confusion(self.test.labels, self.predicted,
+                                                         self.test.classes, list(pair)))
+        return shown or [Markdown("No look-alike pair among the classified classes.")]
 
-def engraved_dataset(settings: Settings, *, fonts: Sequence[str] | None = None,
-                     pieces: int | None = None, seed: int = 0) -> EngravedDataset:
-    """The chapter's engraved pages (cached): ``fonts`` and ``pieces`` override the settings'
-    (the chapter parameters of the same names)."""
-    return build_dataset(n_pieces=pieces if pieces is not None else settings.pieces,
-                         fonts=tuple(fonts) if fonts else settings.fonts, seed=seed)
-
-
-@dataclass(frozen=True)
-class Corpus:
-    """The real source of the engraved pages, for the results record: music21's corpus
-    engraved here by Verovio (``run.use_data`` takes it like a download)."""
-
-    pieces: list[str]
-    fonts: list[str]
-    pages: int
-    music21: str
-    verovio: str
-    sha256: str
+    def prose(self) -> dict[str, str]:
+        shown = list(self.per_class().index)
+        untested = [c for c in self.test.classes if c not in shown]
+        n = len(self.test.classes)
+        scope = (f"the {len(shown)} of the {n} classes that have test patches "
+                 f"({listing(untested)} {has_have(untested)} none and count in no mean)"
+                 if untested else f"all {n} classes (each has test patches)")
+        size = self.params["patch_size"]
+        return {"ds_cls_n": str(n), "ds_patch_size": f"{size[0]} × {size[1]}",
+                "ds_macro": format_value(self.macro_accuracy, ".3f"),
+                "ds_cls_epochs": str(self.params["epochs"]), "ds_cls_scope": scope}
 
     def record(self) -> dict[str, Any]:
-        return {"name": "music21 corpus (Bach chorales)", "pieces": len(self.pieces),
-                "fonts": self.fonts, "pages": self.pages, "music21": self.music21,
-                "verovio": self.verovio, "sha256": self.sha256,
-                "sha256_of": "the engraved data set: its split, every page's annotations and "
-                             "pixels (dataset_sha256)",
-                "note": "real scores from the corpus shipped with music21, engraved here by "
-                        "Verovio; not the DeepScores pages (engraved by LilyPond)"}
+        """The classifier for the results record."""
+        return {"params": self.params, "macro_accuracy": self.macro_accuracy,
+                "train_patches": len(self.train), "test_patches": len(self.test),
+                "history": self.history.to_dict()}
 
 
-def dataset_sha256(dataset: EngravedDataset) -> str:
-    """A checksum of the engraved data set as the chapter uses it: the build parameters, the
-    train/test pieces, and per page (in order) its side, annotations (every symbol's class and
-    boxes) and the bytes of its image, class mask and instance mask. Two runs that engraved the
-    same pages and split them alike print the same value."""
-    digest = hashlib.sha256()
-    head = {"params": dataset.params, "train_pieces": dataset.train_pieces,
-            "test_pieces": dataset.test_pieces}
-    digest.update(json.dumps(head, sort_keys=True).encode())
-    for side, pages in (("train", dataset.train), ("test", dataset.test)):
-        for engraved in pages:
-            page = engraved.page
-            digest.update(json.dumps(
-                {"side": side, "id": page.id, "size": [page.width, page.height],
-                 "symbols": [[s.cls, list(s.bbox), None if s.obbox is None else list(s.obbox)]
-                             for s in page.symbols]}).encode())
-            for array in (engraved.image, engraved.class_mask, engraved.instance_mask):
-                digest.update(str((array.dtype.str, array.shape)).encode())
-                digest.update(np.ascontiguousarray(array).tobytes())
-    return digest.hexdigest()
+def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
+                   device: torch.device | str, store: Any = None,
+                   progress: bool = True) -> ClassifierRun:
+    """Cut patches of the most frequent training classes from every page (test patches from
+    the test pieces only) and train the residual CNN on them, once (``CHAPTER.train_cached``)."""
+    classes = classify.top_classes([p.page for p in dataset.train],
+                                   settings.classifier_classes)
+    pages = dataset.pages()
+    factor = dataset.interline / INTERLINE_PX  # DeepScores cuts 220 x 120 at 10 px
+    size = (round(classify.PATCH_SIZE[0] * factor), round(classify.PATCH_SIZE[1] * factor))
+    patches = classify.extract_patches([p.page for p in pages], [p.image for p in pages],
+                                       classes, size=size, out_size=settings.patch_size,
+                                       per_class=settings.patches_per_class, seed=seed)
+    test_ids = {p.page.id for p in dataset.test}
+    is_test = patches.records["page"].isin(test_ids).to_numpy()
+    train_set, test_set = (patches.take(np.flatnonzero(~is_test)),
+                           patches.take(np.flatnonzero(is_test)))
+    if not len(train_set) or not len(test_set):
+        raise ValueError("the classifier needs patches from training and from test pieces")
+    params = {"classes": classes, "patch_size": list(settings.patch_size),
+              "per_class": settings.patches_per_class, "epochs": settings.classifier_epochs,
+              "width": settings.classifier_width, "blocks": list(settings.classifier_blocks),
+              "batch_size": settings.classifier_batch, "seed": seed}
+    data = training_data("real", dataset.sha256, corpus="music21 Bach chorales (engraved)",
+                         patches=len(patches), cut=list(size))
+
+    def make() -> classify.SymbolResNet:
+        return classify.SymbolResNet(len(classes), width=settings.classifier_width,
+                                     blocks=settings.classifier_blocks,
+                                     in_size=settings.patch_size)
+
+    def fit(model: nn.Module, checkpoint: Path) -> train.History:
+        return classify.train_classifier(model, train_set, test_set,
+                                         epochs=settings.classifier_epochs,
+                                         batch_size=settings.classifier_batch, seed=seed,
+                                         device=device, checkpoint=checkpoint,
+                                         progress=progress, config=params)
+
+    model, history = CHAPTER.train_cached("classifier", params=params, data=data, make=make,
+                                          fit=fit, seed=seed, store=store)
+    model.to(device).eval()
+    predicted = classify.predict(model, test_set, device=device)
+    return ClassifierRun(train_set, test_set, model, history, predicted, params)
 
 
-def corpus_record(dataset: EngravedDataset) -> Corpus:
-    """What the engraved data set was made from, with its checksum (:func:`dataset_sha256`)."""
-    import music21
+# --- the formats -----------------------------------------------------------------------
 
-    from dlwild.deepscores.engrave import verovio_version
-
-    return Corpus(pieces=[*dataset.train_pieces, *dataset.test_pieces],
-                  fonts=list(dataset.params.get("fonts", [])), pages=len(dataset.pages()),
-                  music21=music21.__version__, verovio=verovio_version(),
-                  sha256=dataset_sha256(dataset))
-
-
-def scaled_pair(image: np.ndarray, page: Page, scale: float) -> tuple[np.ndarray, Page]:
-    """A grey page image and its annotations at ``scale`` (anti-aliased; boxes scaled alike)."""
-    if not scale > 0:
-        raise ValueError(f"scale must be positive, got {scale!r}")
-    if scale == 1:
-        return image, page
-    resized = rescale(image.astype(np.float32) / 255.0, scale, anti_aliasing=True)
-    resized = np.clip(np.rint(resized * 255.0), 0, 255).astype(np.uint8)
-    symbols = [replace(s, bbox=tuple(v * scale for v in s.bbox),
-                       obbox=None if s.obbox is None else tuple(v * scale for v in s.obbox))
-               for s in page.symbols]
-    return resized, replace(page, width=resized.shape[1], height=resized.shape[0],
-                            symbols=symbols)
-
-
-def scaled(page: EngravedPage, scale: float) -> tuple[np.ndarray, Page]:
-    """An engraved page's image and annotations at ``scale`` (see :func:`scaled_pair`)."""
-    return scaled_pair(page.image, page.page, scale)
-
-
-def estimate_interline(image: np.ndarray, threshold: int = 128) -> float:
-    """The distance between staff lines (px) of a grey page, from its horizontal ink profile:
-    rows inked over at least half the widest row's length are staff-line rows, runs of them
-    are lines, and the median gap between neighbouring lines is the interline (four of a
-    staff's five gaps are interlines; the larger gaps between staves are the minority)."""
-    ink = np.asarray(image) < threshold
-    if ink.ndim != 2:
-        raise ValueError(f"expected a grey (H, W) image, got shape {ink.shape}")
-    profile = ink.sum(axis=1)
-    if profile.max() == 0:
-        raise ValueError("the image has no ink, so no staff lines")
-    rows = np.flatnonzero(profile >= 0.5 * profile.max())
-    runs = np.split(rows, np.flatnonzero(np.diff(rows) > 1) + 1)
-    centres = np.array([run.mean() for run in runs])
-    if len(centres) < 5:
-        raise ValueError(f"found {len(centres)} staff lines, need at least one staff of 5")
-    return float(np.median(np.diff(centres)))
-
-
-def format_round_trip(pages: Sequence[EngravedPage], folder: str | Path) -> pd.DataFrame:
-    """Write ``pages`` in DeepScores v1 and V2 form under ``folder`` and read them back: per
-    format the pages and symbols read, whether every class survived, and the largest
-    difference of a box coordinate (px; v1 stores boxes as fractions of the page)."""
+def format_round_trip(pages: Sequence[EngravedPage], folder: str | Path | None = None
+                      ) -> pd.DataFrame:
+    """Write ``pages`` in DeepScores v1 and V2 form under ``folder`` (default: a temporary
+    one) and read them back: per format the pages and symbols read, whether every class
+    survived, and the largest difference of a box coordinate (px; v1 stores fractions)."""
+    if folder is None:
+        with tempfile.TemporaryDirectory() as tmp:
+            return format_round_trip(pages, tmp)
     folder = Path(folder)
     classes = sorted({s.cls for p in pages for s in p.page.symbols})
     for p in pages:
-        formats.write_v1(p.page, p.image, folder / "v1", classes, instances=p.instance_mask)
-    json_path = formats.write_v2([p.page for p in pages], folder / "v2", classes,
-                                 images=[p.image for p in pages],
-                                 instances=[p.instance_mask for p in pages])
+        write_v1(p.page, p.image, folder / "v1", classes, instances=p.instance_mask)
+    json_path = write_v2([p.page for p in pages], folder / "v2", classes,
+                         images=[p.image for p in pages],
+                         instances=[p.instance_mask for p in pages])
     rows = []
-    for name, back in (("DeepScores v1", formats.read_v1_dataset(folder / "v1")),
-                       ("DeepScoresV2", formats.read_v2(json_path).pages)):
+    for name, back in (("DeepScores v1", read_v1_dataset(folder / "v1")),
+                       ("DeepScoresV2", read_v2(json_path).pages)):
         by_id = {p.id: p for p in back}
         same, worst, symbols = True, 0.0, 0
         for original in pages:
@@ -255,288 +193,79 @@ def format_round_trip(pages: Sequence[EngravedPage], folder: str | Path) -> pd.D
     return pd.DataFrame(rows).set_index("format")
 
 
-def data_id(dataset: EngravedDataset) -> dict[str, Any]:
-    """What identifies the engraved data for a trained-network artifact."""
-    return {"params": dataset.params, "train": sorted(p.page.id for p in dataset.train),
-            "symbols": sum(len(p.page.symbols) for p in dataset.train)}
-
-
 # --- real DeepScores pages -------------------------------------------------------------
 
-_V2_POSITION = re.compile(r"(OnLine|InSpace)$")
+@dataclass
+class RealEvaluation:
+    """The detector trained here, evaluated on real DeepScores pages (``eval_pages``)."""
 
+    pages: RealPages
+    evaluation: DetectorEvaluation
 
-def v1_class(name: str) -> str:
-    """A DeepScoresV2 class name in the v1 / SMuFL naming the detector learns: V2 splits
-    noteheads by staff position (``noteheadBlackOnLine``, ``noteheadBlackInSpace``), v1 and
-    SMuFL do not (``noteheadBlack``)."""
-    return _V2_POSITION.sub("", name)
+    @classmethod
+    def of(cls, spec: str, detector: TrainedDetector, work: DetectorPages) -> RealEvaluation:
+        """Load the pages of ``spec``, bring them to the detector's interline, evaluate."""
+        pages = load_eval_pages(spec)
+        items = at_working_scale(pages.items, work.interline)
+        return cls(pages, DetectorEvaluation.of(detector, work, items))
 
-
-@dataclass(frozen=True)
-class RealPages:
-    """Real DeepScores pages a user has (``eval_pages``): format, path, and the pages with
-    their grey images at the resolution of their annotations."""
-
-    kind: str
-    path: str
-    items: list[tuple[np.ndarray, Page]]
+    def table(self) -> Any:
+        """AP per class on the real pages, as the page shows it."""
+        return self.evaluation.ap.to_frame().style.format("{:.3f}", na_rep="—")
 
     def record(self) -> dict[str, Any]:
-        return {"name": f"DeepScores ({self.kind})", "path": self.path,
-                "pages": len(self.items),
-                "note": "the user's local copy of DeepScores (not in the data registry)"}
+        """The real-page evaluation for the results record."""
+        return {"source": self.pages.record(), "ap": self.evaluation.ap.rows(),
+                "summary": self.evaluation.summary,
+                "summary_cached": self.evaluation.summary_cached}
 
 
-def _grey(path: str | Path, page: Page, where: str) -> np.ndarray:
-    image = formats.read_png(path)
-    if image.ndim == 3:
-        image = (image[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114])).astype(
-            np.uint8)
-    if image.shape[:2] != (page.height, page.width):
-        raise AnnotationError(f"{where}: image {path} is {image.shape[1]} x {image.shape[0]} "
-                              f"px, its annotation says {page.width} x {page.height}")
-    return image
+NO_REAL_PAGES = ("eval_pages = None: this run was given no DeepScores pages; all detection "
+                 "results are on the engraved test pieces.")
 
 
-def parse_eval_pages(spec: str) -> tuple[str, Path]:
-    """(format, existing path) of an ``eval_pages`` value ``"deepscores_v2:<file.json>"`` or
-    ``"deepscores_v1:<folder>"``; a clear error otherwise."""
-    kind, sep, path = str(spec).partition(":")
-    if not sep or kind not in ("deepscores_v1", "deepscores_v2") or not path:
-        raise ValueError(f"eval_pages must be None, 'deepscores_v2:<file.json>' or "
-                         f"'deepscores_v1:<folder>', got {spec!r}")
-    where = Path(path).expanduser()
-    if not where.exists():
-        raise FileNotFoundError(f"eval_pages: {where} does not exist")
-    return kind, where
+# --- the papers' claims and the record -------------------------------------------------
+
+def measured(classifier: ClassifierRun, detection: DetectorEvaluation, stats: PageStatistics,
+             background: BackgroundTable, *, scale: str,
+             real: RealEvaluation | None = None) -> dict[str, Measured]:
+    """Our value of every claim (:data:`~dlwild.deepscores.claims.CLAIMS`): detection on the
+    real pages when there are some, else on our test pieces; the rest on our pages."""
+    found = real.evaluation if real is not None else detection
+    data = (f"DeepScores {real.pages.kind} pages (detection), engraved chorales (the rest)"
+            if real is not None else "engraved chorales")
+    values = {"macro_accuracy": classifier.macro_accuracy,
+              "ap50": found.ap.ap50, "ap25": found.ap.ap25,
+              "mean_ap50": found.summary["ap50"]["mean"],
+              "mean_ap25": found.summary["ap25"]["mean"],
+              "mean_ap50_cached": found.summary_cached["ap50"]["mean"],
+              "train_counts": detection.train_counts, "top_class": stats.top_class,
+              "top_share": stats.top_share, "top_decile_share": stats.top_decile_share,
+              "background": background.overall}
+    return claims.measured_from(values, data=data, scale=scale,
+                                eval_source=real.pages.kind if real is not None else None)
 
 
-def load_eval_pages(spec: str, limit: int | None = None) -> RealPages:
-    """Real DeepScores pages from ``"deepscores_v2:<file.json>"`` (the OBBAnns JSON with its
-    ``images/`` folder) or ``"deepscores_v1:<root>"`` (XML + PNG folders); V2 class names are
-    mapped to v1's (:func:`v1_class`). ``limit`` keeps the first pages."""
-    kind, where = parse_eval_pages(spec)
-    items = []
-    if kind == "deepscores_v2":
-        dataset = formats.read_v2(where)
-        for page in dataset.pages[:limit]:
-            image_path = dataset.images.get(page.id)
-            if image_path is None:
-                raise AnnotationError(f"{where}: no image for page {page.id}")
-            symbols = [replace(s, cls=v1_class(s.cls)) for s in page.symbols]
-            items.append((_grey(image_path, page, str(where)), replace(page, symbols=symbols)))
-    else:
-        for page in formats.read_v1_dataset(where)[:limit]:
-            items.append((_grey(page.source, page, str(where)), page))
-    if not items:
-        raise AnnotationError(f"{where}: no annotated page found")
-    return RealPages(kind.removeprefix("deepscores_"), str(where), items)
+def metrics(*, summary: DataSummary, dataset: EngravedDataset, stats: PageStatistics,
+            background: BackgroundTable, classifier: ClassifierRun, detector: TrainedDetector,
+            detection: DetectorEvaluation, schedules: ScheduleComparison,
+            real: RealEvaluation | None, settings: Settings) -> dict[str, Any]:
+    """The chapter's metrics for ``run.finish`` (NaN, e.g. a class without test symbols, is
+    written as null)."""
+    aligned, oriented = background.overall
+    return undefined_as_null({
+        "dataset": {"train_pieces": dataset.train_pieces, "test_pieces": dataset.test_pieces,
+                    "train_pages": len(dataset.train), "test_pages": len(dataset.test),
+                    "fonts": summary.fonts, "skipped": dataset.skipped,
+                    "symbols": int(sum(summary.symbols.values())),
+                    "classes": summary.n_classes, "top_class_share": stats.top_share,
+                    "top_decile_share": stats.top_decile_share,
+                    "background_aligned": aligned, "background_oriented": oriented},
+        "classifier": classifier.record(),
+        "detector": {"params": detector.params, "history": detector.history.to_dict(),
+                     **detection.record()},
+        "schedules": schedules.record(),
+        "real_pages": real.record() if real is not None else None,
+        "settings": settings.as_dict(),
+    })
 
-
-def at_working_scale(items: Sequence[tuple[np.ndarray, Page]],
-                     detector_scale: float) -> list[tuple[np.ndarray, Page]]:
-    """Pages of any resolution rescaled so that their interline (estimated from the staff
-    lines, :func:`estimate_interline`) is the detector's: the engraver's interline times
-    ``detector_scale``."""
-    working = INTERLINE_PX * detector_scale
-    return [scaled_pair(image, page, working / estimate_interline(image))
-            for image, page in items]
-
-
-# --- the detector ----------------------------------------------------------------------
-
-@dataclass
-class TrainedDetector:
-    """A trained DWD with its classes (in class-map order), history and parameters."""
-
-    model: dwd.DWDNet
-    classes: list[str]
-    history: train.History
-    params: dict[str, Any]
-
-
-def schedule_for(name: str, steps: int) -> dwd.Schedule:
-    """``joint``: all three losses from the first step (the ``tot`` stage: each loss divided by
-    its running mean, weights 2, 1, 1); ``paper``: the ISMIR 2018 order e, c, b, e, tot."""
-    if name == "joint":
-        return dwd.Schedule((("tot", steps),))
-    if name == "paper":
-        return dwd.Schedule.staged(steps)
-    raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
-
-
-def optimizer_for(name: str, lr: float) -> Callable[[Any], torch.optim.Optimizer]:
-    """``adam`` (our default) or ``rmsprop`` (the paper's, decay 0.995, TensorFlow's start)."""
-    if name == "adam":
-        return lambda params: torch.optim.Adam(params, lr=lr)
-    if name == "rmsprop":
-        return lambda params: dwd.rmsprop(params, lr=lr, tf_init=True)
-    raise ValueError(f"optimizer must be one of {', '.join(OPTIMIZERS)}, got {name!r}")
-
-
-def train_detector(items: Sequence[tuple[np.ndarray, Page]], classes: Sequence[str],
-                   settings: Settings, *, seed: int, device: torch.device | str,
-                   val_items: Sequence[tuple[np.ndarray, Page]] = (),
-                   schedule: str = "joint", data: Mapping[str, Any] | None = None,
-                   store: cache.ArtifactCache | None = None,
-                   progress: bool = True) -> TrainedDetector:
-    """Train a DWD on crops of ``items`` (images at the working scale with their pages) for
-    ``settings.steps`` iterations of batch 1; with ``val_items`` (pages of held-out pieces),
-    each epoch also records the three losses on two fixed crops per page of them (monitoring
-    only: nothing is selected by them). Cached as an artifact keyed by the training code, the
-    parameters and ``data`` (what identifies the pages)."""
-    classes = list(classes)
-    plan = schedule_for(schedule, settings.steps)
-    crops = dwd.DWDCrops(items, dwd.class_index(classes), crop=settings.crop,
-                         config=dwd.TargetConfig(e_max=settings.e_max),
-                         crops_per_page=settings.crops_per_page, seed=seed,
-                         focus=settings.focus)
-    epochs = max(1, round(settings.steps / len(crops)))
-    params = {"classes": classes, "schedule": schedule, "steps": epochs * len(crops),
-              "epochs": epochs, "crop": list(settings.crop),
-              "crops_per_page": settings.crops_per_page, "focus": settings.focus,
-              "width": settings.width,
-              "e_max": settings.e_max, "optimizer": settings.optimizer, "lr": settings.lr,
-              "scale": settings.detector_scale, "seed": seed}
-    if params["steps"] != plan.total:
-        plan = schedule_for(schedule, params["steps"])
-    loss = dwd.DWDLoss(plan)
-    val = (dwd.DWDCrops(val_items, dwd.class_index(classes), crop=settings.crop,
-                        config=dwd.TargetConfig(e_max=settings.e_max), crops_per_page=2,
-                        seed=seed + 1) if val_items else None)
-    params["val_crops"] = len(val) if val is not None else 0
-
-    def make() -> dwd.DWDNet:
-        return dwd.DWDNet(len(classes), settings.e_max, width=settings.width)
-
-    def fit(model: nn.Module, checkpoint: Path) -> train.History:
-        return train.fit(model, crops, loss_fn=loss,
-                         evaluate=loss.metrics if val is not None else None, val_data=val,
-                         optimizer=optimizer_for(settings.optimizer, settings.lr),
-                         epochs=epochs, batch_size=1, device=device, seed=seed,
-                         config=params, checkpoint=checkpoint, progress=progress,
-                         desc="DWD detector")
-
-    parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params, "data": data or {}}
-    model, history = train.cached_training("deepscores-dwd", parts, make, fit, seed=seed,
-                                           store=store)
-    model.to(device).eval()
-    return TrainedDetector(model, classes, history, params)
-
-
-@dataclass
-class PageDetections:
-    """Detections of one forward pass per page, decoded twice: with the regressed box sizes
-    and with cached per-class sizes (WoRMS 2018). By page id, in page coordinates."""
-
-    regressed: dict[str, list[Detection]]
-    cached: dict[str, list[Detection]]
-    seconds: float
-
-
-def detect(detector: TrainedDetector, items: Sequence[tuple[np.ndarray, Page]],
-           box_sizes: Mapping[str, tuple[float, float]],
-           config: watershed.DecodeConfig | None = None) -> PageDetections:
-    """Run the detector on whole pages (images at its working scale) and decode each output
-    with regressed and with cached box sizes (``box_sizes``: per class, in those pixels)."""
-    import time
-
-    config = config or watershed.DecodeConfig()
-    model = detector.model.eval()
-    device = next(model.parameters()).device
-    regressed, cached = {}, {}
-    start = time.perf_counter()
-    for image, page in items:
-        with torch.no_grad():
-            output = model(dwd.image_to_input(image)[None].to(device))
-        regressed[page.id] = watershed.decode_output(output, detector.classes, config)[0]
-        cached[page.id] = watershed.decode_output(output, detector.classes, config,
-                                            box_sizes=box_sizes)[0]
-    return PageDetections(regressed, cached, time.perf_counter() - start)
-
-
-# --- the classifier --------------------------------------------------------------------
-
-@dataclass
-class ClassifierRun:
-    """The patch-classification baseline: train/test patches (split by piece), the trained
-    net, its history and the test predictions."""
-
-    train: classify.Patches
-    test: classify.Patches
-    model: nn.Module
-    history: train.History
-    predicted: np.ndarray
-    params: dict[str, Any]
-
-    @property
-    def macro_accuracy(self) -> float:
-        return classify.macro_accuracy(self.test.labels, self.predicted,
-                                       len(self.test.classes))
-
-
-def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
-                   device: torch.device | str, store: cache.ArtifactCache | None = None,
-                   progress: bool = True) -> ClassifierRun:
-    """Cut patches of the most frequent training classes from every page (test patches from
-    the test pieces only) and train the residual CNN on them (cached artifact)."""
-    classes = classify.top_classes([p.page for p in dataset.train],
-                                   settings.classifier_classes)
-    pages = dataset.pages()
-    patches = classify.extract_patches([p.page for p in pages], [p.image for p in pages],
-                                       classes, out_size=settings.patch_size,
-                                       per_class=settings.patches_per_class, seed=seed)
-    test_ids = {p.page.id for p in dataset.test}
-    is_test = patches.records["page"].isin(test_ids).to_numpy()
-    train_set, test_set = patches.take(np.flatnonzero(~is_test)), patches.take(
-        np.flatnonzero(is_test))
-    if not len(train_set) or not len(test_set):
-        raise ValueError("the classifier needs patches from training and from test pieces")
-    params = {"classes": classes, "patch_size": list(settings.patch_size),
-              "per_class": settings.patches_per_class, "epochs": settings.classifier_epochs,
-              "width": settings.classifier_width, "blocks": list(settings.classifier_blocks),
-              "seed": seed}
-
-    def make() -> classify.SymbolResNet:
-        return classify.SymbolResNet(len(classes), width=settings.classifier_width,
-                                     blocks=settings.classifier_blocks,
-                                     in_size=settings.patch_size)
-
-    def fit(model: nn.Module, checkpoint: Path) -> train.History:
-        return classify.train_classifier(model, train_set, test_set,
-                                         epochs=settings.classifier_epochs, seed=seed,
-                                         device=device, checkpoint=checkpoint,
-                                         progress=progress, config=params)
-
-    parts = {"code": cache.code_hash(*TRAINING_CODE), "params": params,
-             "data": {**data_id(dataset), "patches": len(patches)}}
-    model, history = train.cached_training("deepscores-classifier", parts, make, fit,
-                                           seed=seed, store=store)
-    model.to(device).eval()
-    predicted = classify.predict(model, test_set, device=device)
-    return ClassifierRun(train_set, test_set, model, history, predicted, params)
-
-
-# --- measurements ----------------------------------------------------------------------
-
-def background_ratios(pages: Sequence[EngravedPage]) -> pd.DataFrame:
-    """One row per symbol with an oriented box: ``class``, and the share of background pixels
-    inside its ``aligned`` and its ``oriented`` box, measured on the page image
-    (DeepScoresV2 Table II). Boxes thinner than a pixel centre have no pixel and are left out."""
-    rows = []
-    for page in pages:
-        for symbol in page.page.symbols:
-            if symbol.obbox is None:
-                continue
-            try:
-                a, o = formats.background_ratio(page.image, symbol.bbox, symbol.obbox)
-            except ValueError:
-                continue  # a box thinner than a pixel centre: no pixel to count
-            rows.append({"class": symbol.cls, "aligned": a, "oriented": o})
-    return pd.DataFrame(rows, columns=["class", "aligned", "oriented"])
-
-
-def train_counts(pages: Sequence[Page]) -> dict[str, int]:
-    """Symbols per class over ``pages`` (most frequent first)."""
-    return dict(class_counts(pages))

@@ -27,8 +27,9 @@ from scipy import ndimage
 from skimage.measure import label as label_components
 from torch import nn
 
-from .dwd import DWDOutput, image_to_input
-from .evaluate import Detection
+from dlwild.deepscores.dwd import DWDOutput
+from dlwild.deepscores.dwd_targets import image_to_input
+from dlwild.deepscores.evaluate import Detection
 
 __all__ = ["DecodeConfig", "decode", "decode_output", "predict"]
 

@@ -1,0 +1,135 @@
+"""The DeepScores chapter's knobs: its settings per scale, the detector's training schedules,
+the code its trained networks depend on, and what ``eval_pages`` accepts. Light on purpose
+(no torch): the chapter's declaration imports it before any kernel starts."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+#: The code a trained network depends on (its artifact key): editing claims, statistics,
+#: evaluation, decoding, figures or the chapter's orchestration retrains nothing.
+TRAINING_CODE = ("dlwild.deepscores.dwd", "dlwild.deepscores.dwd_targets",
+                 "dlwild.deepscores.dwd_loss", "dlwild.deepscores.classify",
+                 "dlwild.deepscores.annotations", "dlwild.core.train")
+SCHEDULES = ("joint", "paper")
+OPTIMIZERS = ("adam", "rmsprop")
+EVAL_FORMATS = ("deepscores_v1", "deepscores_v2")
+
+PAPER_LIKE: dict[str, Any] = {"width": 40, "blocks": (2, 3, 4, 3)}
+"""A :class:`~dlwild.deepscores.classify.SymbolResNet` like the paper's baseline: 1 + 2 * 12 =
+25 conv layers (plus three 1x1 shortcut convs), ~7.3M parameters with 20 classes."""
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How big one run is. ``full`` follows the papers as far as one GPU allows; ``quick`` is
+    a few minutes on 2 CPU cores.
+
+    Data: ``pieces`` music21 Bach chorales (None: all), engraved in ``fonts`` at an interline
+    of ``interline`` px, split by piece. Detector: works on pages rescaled by
+    ``detector_scale`` (relative to the engraver's 10 px interline), learns the
+    ``detector_classes`` most frequent training classes from random ``crop`` crops
+    (``crops_per_page`` per page and epoch; a share ``focus`` of them class-balanced, see
+    :class:`~dlwild.deepscores.dwd_targets.DWDCrops`) for ``steps`` iterations of batch 1,
+    watched on ``val_crops`` crops per test page. Classifier: the ``classifier_classes`` most
+    frequent classes, at most ``patches_per_class`` patches each, 220 x 120 patches (at the
+    10 px interline) scaled to ``patch_size``, in batches of ``classifier_batch``.
+    """
+
+    pieces: int | None
+    fonts: tuple[str, ...]
+    detector_scale: float
+    detector_classes: int
+    crop: tuple[int, int]
+    crops_per_page: int
+    steps: int
+    width: int
+    optimizer: str
+    lr: float
+    classifier_classes: int
+    patches_per_class: int
+    patch_size: tuple[int, int]
+    classifier_epochs: int
+    classifier_width: int
+    classifier_blocks: tuple[int, ...]
+    e_max: int = 10
+    focus: float = 0.0
+    interline: float = 10.0
+    val_crops: int = 2
+    classifier_batch: int = 64
+
+    def as_dict(self) -> dict[str, Any]:
+        """The settings as plain JSON values (for the results record)."""
+        return json.loads(json.dumps(asdict(self)))
+
+
+SETTINGS = {
+    # One GPU: every chorale the engraver handles in all five fonts, pages at the engraver's
+    # interline of 10 px (DWD's DeepScores setting), 20 classes as in ISMIR 2018 Table 1, big
+    # crops and tens of thousands of iterations; the paper-like 25-layer patch classifier.
+    "full": Settings(
+        pieces=None, fonts=("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma"),
+        detector_scale=1.0, detector_classes=20, crop=(512, 512), crops_per_page=4,
+        steps=30_000, width=32, optimizer="adam", lr=1e-3, classifier_classes=40,
+        patches_per_class=3000, patch_size=(220, 120), classifier_epochs=10,
+        classifier_width=PAPER_LIKE["width"], classifier_blocks=PAPER_LIKE["blocks"],
+        focus=0.5),
+    # A few CPU minutes: 12 chorales in two fonts, pages at half scale (interline 5 px),
+    # the 10 most frequent classes, 800 crops of 192 x 192 (half of them class-balanced:
+    # uniform crops give mean AP@0.5 0.26 and find 3 of 9 test classes, balanced ones 0.35
+    # and 6 of 9, at the same cost); patches scaled to 56 x 32.
+    "quick": Settings(
+        pieces=12, fonts=("Leipzig", "Bravura"), detector_scale=0.5, detector_classes=10,
+        crop=(192, 192), crops_per_page=2, steps=800, width=16, optimizer="adam", lr=1e-3,
+        classifier_classes=20, patches_per_class=400, patch_size=(56, 32),
+        classifier_epochs=6, classifier_width=16, classifier_blocks=(2, 2, 2), focus=0.5),
+}
+
+
+def parse_eval_pages(spec: str) -> tuple[str, Path]:
+    """(format, existing path) of an ``eval_pages`` value ``"deepscores_v2:<file.json>"`` or
+    ``"deepscores_v1:<folder>"``; else a ValueError that says what is wanted (the declaration's
+    check of the ``eval_pages`` parameter)."""
+    kind, sep, path = str(spec).partition(":")
+    if not sep or kind not in EVAL_FORMATS or not path:
+        raise ValueError(f"eval_pages must be None, 'deepscores_v2:<file.json>' or "
+                         f"'deepscores_v1:<folder>', got {spec!r}")
+    where = Path(path).expanduser()
+    if not where.exists():
+        raise ValueError(f"eval_pages: {where} does not exist")
+    return kind, where
+
+
+def _size(size: tuple[int, int]) -> str:
+    return f"{size[0]} × {size[1]}"
+
+
+def scale_note(scale: str) -> str:
+    """What a run at ``scale`` scales down against the full scale, in words (for the page)."""
+    s, full = SETTINGS[scale], SETTINGS["full"]
+    if s == full:
+        return "nothing: this is the full scale, the settings of the committed record"
+    every = "every chorale" if full.pieces is None else f"{full.pieces} chorales"
+    pages = f"{s.pieces} chorales" if s.pieces is not None else "every chorale"
+    parts = [f"{pages} in {len(s.fonts)} fonts (full: {every} in {len(full.fonts)})"]
+    if s.interline != full.interline:
+        parts.append(f"pages rasterised at an interline of {s.interline:g} px (full: "
+                     f"{full.interline:g} px)")
+    parts.append(
+        f"a classifier {s.classifier_width} channels wide with {sum(s.classifier_blocks)} "
+        f"residual blocks, trained for {s.classifier_epochs} epochs on at most "
+        f"{s.patches_per_class:,} patches per class scaled to {_size(s.patch_size)} px (full: "
+        f"{full.classifier_width} channels, {sum(full.classifier_blocks)} blocks, "
+        f"{full.classifier_epochs} epochs, {full.patches_per_class:,} patches of "
+        f"{_size(full.patch_size)} px)")
+    resolution = s.interline * s.detector_scale
+    full_resolution = full.interline * full.detector_scale
+    parts.append(
+        f"detectors {s.width} channels wide learning the {s.detector_classes} most frequent "
+        f"classes in {s.steps:,} steps on {_size(s.crop)} crops at an interline of "
+        f"{resolution:g} px (full: {full.width} channels, {full.detector_classes} classes, "
+        f"{full.steps:,} steps, {_size(full.crop)} crops at {full_resolution:g} px)")
+    return "; ".join(parts)
