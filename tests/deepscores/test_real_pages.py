@@ -86,8 +86,8 @@ def test_real_pages_are_read_in_both_formats(tmp_path):
         for s in engraved.page.symbols])
     classes = sorted({s.cls for s in page.symbols})
     json_path = write_v2([page], tmp_path / "v2", classes, images=[engraved.image])
-    for spec in (f"deepscores_v2:{json_path}",):
-        real = rp.load_eval_pages(spec)
+    for spec in (f"deepscores_v2:{json_path}", f"deepscores_v2:{json_path.parent}"):
+        real = rp.load_eval_pages(spec)  # the JSON, or the folder holding just that JSON
         assert real.kind == "v2" and len(real.items) == 1 and real.path == str(json_path)
         image, got = real.items[0]
         assert image.shape == engraved.image.shape

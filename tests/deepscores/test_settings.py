@@ -37,12 +37,34 @@ def test_eval_pages_v2_takes_the_json_file(tmp_path):
         "deepscores_v2", tmp_path / "ds2.json")
 
 
+def test_eval_pages_v2_takes_a_folder_with_exactly_one_json(tmp_path):
+    (tmp_path / "images").mkdir()
+    (tmp_path / "deepscores_test.json").write_text("{}")
+    assert parse_eval_pages(f"deepscores_v2:{tmp_path}") == (
+        "deepscores_v2", tmp_path / "deepscores_test.json")
+
+
+@pytest.mark.parametrize("files", [[], ["train.json", "test.json"]])
+def test_eval_pages_v2_folder_without_one_json_says_it_takes_the_file(tmp_path, files):
+    for name in files:
+        (tmp_path / name).write_text("{}")
+    with pytest.raises(ValueError, match=r"deepscores_v2 takes the JSON annotation file"):
+        parse_eval_pages(f"deepscores_v2:{tmp_path}")
+    # the declaration's check says the same before any kernel starts (was: [Errno 21] deep in
+    # the chapter)
+    with pytest.raises(ConfigError, match=r"eval_pages=.*deepscores_v2 takes the JSON"):
+        CHAPTER.validate({"eval_pages": f"deepscores_v2:{tmp_path}"})
+
+
 def test_eval_pages_refuses_what_is_not_there(tmp_path):
     for spec in ("deepscores_v3:/x", "nowhere", "deepscores_v2:"):
         with pytest.raises(ValueError, match="eval_pages must be"):
             parse_eval_pages(spec)
     with pytest.raises(ValueError, match="does not exist"):
         parse_eval_pages(f"deepscores_v1:{tmp_path / 'missing'}")
+    (tmp_path / "a.json").write_text("{}")
+    with pytest.raises(ValueError, match="deepscores_v1 takes the data set's folder"):
+        parse_eval_pages(f"deepscores_v1:{tmp_path / 'a.json'}")
     with pytest.raises(ConfigError, match="does not exist"):
         CHAPTER.validate({"eval_pages": f"deepscores_v2:{tmp_path / 'none.json'}"})
 

@@ -90,7 +90,8 @@ SETTINGS = {
 
 
 def parse_eval_pages(spec: str) -> tuple[str, Path]:
-    """(format, existing path) of an ``eval_pages`` value ``"deepscores_v2:<file.json>"`` or
+    """(format, path) of an ``eval_pages`` value: ``"deepscores_v2:<file.json>"`` (or a folder
+    holding exactly one ``.json`` annotation file, which is taken) or
     ``"deepscores_v1:<folder>"``; else a ValueError that says what is wanted (the declaration's
     check of the ``eval_pages`` parameter)."""
     kind, sep, path = str(spec).partition(":")
@@ -100,6 +101,17 @@ def parse_eval_pages(spec: str) -> tuple[str, Path]:
     where = Path(path).expanduser()
     if not where.exists():
         raise ValueError(f"eval_pages: {where} does not exist")
+    if kind == "deepscores_v1" and not where.is_dir():
+        raise ValueError(f"eval_pages: deepscores_v1 takes the data set's folder (with "
+                         f"xml_annotations/), but {where} is a file")
+    if kind == "deepscores_v2" and where.is_dir():
+        found = sorted(p for p in where.glob("*.json") if p.is_file())
+        if len(found) != 1:
+            listed = ", ".join(p.name for p in found) or "none"
+            raise ValueError(f"eval_pages: deepscores_v2 takes the JSON annotation file "
+                             f"('deepscores_v2:<file.json>'); the folder {where} holds "
+                             f"{len(found)} .json files ({listed}), so name one")
+        where = found[0]
     return kind, where
 
 
