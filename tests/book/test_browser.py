@@ -129,6 +129,9 @@ def test_chapter_page_shows_numbers_figures_table_and_maths(browser, probe_site)
     assert images.count() >= 2  # sample digits and the learning curve
     widths = images.evaluate_all("els => els.map(e => e.naturalWidth)")
     assert all(w > 0 for w in widths), widths
+    alts = images.evaluate_all("els => els.map(e => e.alt)")
+    assert all(a and not a.endswith(".png") and " " in a for a in alts), alts  # sentences
+    assert any("Probe MLP on MNIST" in a for a in alts), alts  # the learning curve's title
     table = page.locator("table.dlwild-claims")
     assert table.count() >= 1 and table.first.locator(".verdict").count() == 2
     assert page.locator("details.dlwild-provenance").count() >= 1
@@ -189,6 +192,8 @@ def test_every_chapter_page_shows_its_run(browser, real_site):
         assert images.count() >= 3, f"{chapter}: too few figures"
         widths = images.evaluate_all("els => els.map(e => e.naturalWidth)")
         assert all(w > 0 for w in widths), (chapter, widths)
+        alts = images.evaluate_all("els => els.map(e => e.alt)")
+        assert all(a and not a.endswith(".png") for a in alts), (chapter, alts)
         table = page.locator("table.dlwild-claims").first
         assert table.locator(".verdict").count() == len(record["claims"])
         text = page.locator("article").inner_text()

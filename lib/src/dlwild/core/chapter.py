@@ -230,6 +230,7 @@ class Chapter:
         values = self.validate(given)
         config.seed_everything(values["seed"])
         plots.use_style()
+        plots.attach_alt_text()
         return Run(self, scale=values["scale"], seed=values["seed"],
                    device=config.select_device(values["device"]), data=values["data"],
                    params={k: values[k] for k in self.params})

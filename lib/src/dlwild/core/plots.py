@@ -40,6 +40,77 @@ def use_style() -> None:
     plt.rcParams.update(STYLE)
 
 
+ALT_ATTRIBUTE = "_dlwild_alt"
+
+
+def set_alt(fig: Any, text: str) -> Any:
+    """Give ``fig`` the sentence a screen reader (and the page's image) says for it, when
+    :func:`describe` would not say enough; returns the figure."""
+    setattr(fig, ALT_ATTRIBUTE, text)
+    return fig
+
+
+def describe(fig: Any) -> str:
+    """A sentence saying what ``fig`` shows, for its alt text: the one :func:`set_alt` gave,
+    else built from its title and each panel's title and axes ("Learning curves. Panels:
+    Loss (epoch against loss); ...")."""
+    given = getattr(fig, ALT_ATTRIBUTE, None)
+    if given:
+        return given
+    title = fig._suptitle.get_text().strip() if getattr(fig, "_suptitle", None) else ""
+    panels = []
+    for ax in fig.get_axes():
+        if not ax.get_visible() or not (ax.has_data() or ax.images):
+            continue
+        name = " ".join(ax.get_title().split()) or "a panel"
+        x, y = ax.get_xlabel().strip(), ax.get_ylabel().strip()
+        axes = f" ({x or 'x'} against {y or 'y'})" if x or y else ""
+        panels.append(name + axes)
+    if not panels:
+        return title or "A figure."
+    lead = f"{title}. " if title else ""
+    what = "Panel" if len(panels) == 1 else f"{len(panels)} panels"
+    return f"{lead}{what}: " + "; ".join(panels) + "."
+
+
+def _wrap_png_printer(shell: Any) -> None:
+    """Make the PNG printer of matplotlib figures add the figure's alt text (once)."""
+    from matplotlib.figure import Figure
+
+    png = shell.display_formatter.formatters["image/png"]
+    try:
+        draw = png.lookup_by_type(Figure)
+    except KeyError:  # the inline backend has not set its printers yet
+        return
+    if getattr(draw, "_dlwild_alt", False):
+        return
+
+    def with_alt(fig: Figure):
+        data = draw(fig)
+        return (data, {"alt": describe(fig)}) if data is not None else None
+
+    with_alt._dlwild_alt = True
+    png.for_type(Figure, with_alt)
+
+
+def attach_alt_text() -> None:
+    """In a notebook, make every displayed matplotlib figure carry its alt text
+    (:func:`describe`) in its PNG output's metadata, which the book's Sphinx extension
+    ``dlwild.sphinx_alt`` puts on the page's image; outside IPython, nothing. The inline
+    backend may set its printers only after the cell that first imports it, so the wrap is
+    checked again before every cell."""
+    from IPython import get_ipython
+
+    shell = get_ipython()
+    if shell is None:
+        return
+    plt.close(plt.figure())  # a first figure loads the backend, which sets its printers
+    _wrap_png_printer(shell)
+    if not getattr(shell, "_dlwild_alt_hook", False):
+        shell.events.register("pre_run_cell", lambda *_: _wrap_png_printer(shell))
+        shell._dlwild_alt_hook = True
+
+
 def figure(nrows: int = 1, ncols: int = 1, **kwargs: Any):
     """``plt.subplots`` in the book's style (opaque white background, constrained layout)."""
     use_style()
