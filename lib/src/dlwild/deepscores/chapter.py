@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dlwild.core.chapter import Chapter, Param
+from dlwild.core.chapter import Chapter, Param, TryThis
 from dlwild.deepscores.classes import FONTS
 from dlwild.deepscores.settings import SCHEDULES, SETTINGS, TRAINING_CODE, parse_eval_pages
 
@@ -37,4 +37,29 @@ CHAPTER = Chapter(
     data_help="the pages are engraved here from music21's bundled corpus, always at hand, so "
               "auto and real are the same; the chapter has no generator",
     training_code=TRAINING_CODE,
+    goals=(
+        "build a data set of music pages with exact symbol annotations by engraving real "
+        "scores, and measure its long tail of classes and its tiny objects",
+        "train a residual CNN that classifies symbol patches seen with their context",
+        "train the Deep Watershed Detector's energy, class and box heads and decode its "
+        "output into detections by cutting the energy map",
+        "evaluate detections by average precision per class and relate it to how frequent "
+        "and how small a symbol is",
+    ),
+    prerequisites=(
+        "Convolutional neural networks for images (convolution, pooling, residual blocks)",
+        "Object detection and its average precision (AP at an IoU threshold)",
+    ),
+    try_this=(
+        TryThis("schedule=paper", watch="the schedule comparison and the learning curves",
+                expect="the staged schedule trains the heads one after another; at quick "
+                       "scale its AP stays near the joint schedule's while the energy loss "
+                       "jumps during the class and box stages"),
+        TryThis("fonts=['Leipzig']", watch="the data-set table and the detector's AP",
+                expect="one font gives fewer, more uniform pages: the AP on its own font "
+                       "rises or holds while the data set shrinks"),
+        TryThis("seed=1", watch="the split of pieces and the paper-vs-ours table",
+                expect="another split of training and test pieces: the relations hold, the "
+                       "last digits of the APs move"),
+    ),
 )

@@ -98,10 +98,16 @@ def _sentence(text: str) -> str:
     return text if text.rstrip().endswith((".", "!", "?")) else text.rstrip() + "."
 
 
-def _flag(knob: str, value: str) -> str:
+def _flag(box) -> str:
+    """The command-line form of a try-this box's change (quoted where a shell would
+    expand it)."""
     from dlwild.core.chapter import COMMON
 
-    return f"--{knob} {value}" if knob in COMMON else f"-p {knob}={value}"
+    knob, _, value = box.change.partition("=")
+    if knob.strip() in COMMON:
+        return f"--{knob.strip()} {value.strip()}"
+    plain = all(ch.isalnum() or ch in "._-:/" for ch in value.strip())
+    return f"-p {box.change}" if plain else f'-p "{box.change}"'
 
 
 def repository_url(project: Project) -> str:
@@ -155,13 +161,12 @@ def course_frame(notebook, declared, record: dict[str, Any], times: dict[str, An
         cells.insert(at, nbformat.v4.new_markdown_cell(about))
     boxes = []
     for box in declared.try_this:
-        knob, _, value = box.change.partition("=")
+        setting = f"{box.knob} = {declared.try_value(box)!r}"
         boxes.append(nbformat.v4.new_markdown_cell(
-            f":::{{admonition}} Try this: `{knob.strip()} = {value.strip()}`\n"
-            ":class: tip dlwild-try\n\n"
-            f"Set `{knob.strip()} = {value.strip()}` in the parameters cell above and rerun "
-            f"the notebook, or run `dlwild run {declared.name} {_flag(knob.strip(), value)}`."
-            f" **Watch:** {_sentence(box.watch)} **Expect:** {_sentence(box.expect)}\n:::"))
+            f":::{{admonition}} Try this: `{setting}`\n:class: tip dlwild-try\n\n"
+            f"Set `{setting}` in the parameters cell above and rerun the notebook, or run "
+            f"`dlwild run {declared.name} {_flag(box)}`. **Watch:** {_sentence(box.watch)} "
+            f"**Expect:** {_sentence(box.expect)}\n:::"))
     tags = [set(c.metadata.get("tags", [])) for c in cells]
     after = max((i for i, t in enumerate(tags) if t & {"parameters", "injected-parameters"}),
                 default=None)
