@@ -28,15 +28,15 @@ PROBE = Chapter(
               TryThis("seed=1", watch="the accuracy", expect="other last digits")),
 )
 
-HEADER = """---
-jupytext:
-  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
-kernelspec: {display_name: Python 3, language: python, name: python3}
-dlwild: {chapter: "chapter_sources:TINY"}
----
+def header(declaration: str, title: str) -> str:
+    """A chapter notebook's jupytext header naming its declaration, then its title."""
+    return ("---\njupytext:\n"
+            "  text_representation: {extension: .md, format_name: myst, format_version: 0.13}\n"
+            "kernelspec: {display_name: Python 3, language: python, name: python3}\n"
+            f'dlwild: {{chapter: "{declaration}"}}\n---\n\n# {title}\n')
 
-# A tiny chapter
-"""
+
+HEADER = header("chapter_sources:TINY", "A tiny chapter")
 PARAMS = """
 ```{code-cell} ipython3
 :tags: [parameters]

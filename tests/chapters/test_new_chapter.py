@@ -10,6 +10,7 @@ import textwrap
 
 import yaml
 
+from chapter_sources import header
 from conftest import DLWILD, make_project
 
 DECLARATION = '''
@@ -25,15 +26,7 @@ CHAPTER = Chapter(
     settings={"quick": {"n": 1}, "full": {"n": 10}},
 )
 '''
-NOTEBOOK = '''---
-jupytext:
-  text_representation: {extension: .md, format_name: myst, format_version: 0.13}
-kernelspec: {display_name: Python 3, language: python, name: python3}
-dlwild: {chapter: "toychapter.chapter:CHAPTER"}
----
-
-# Toy chapter
-
+NOTEBOOK = header("toychapter.chapter:CHAPTER", "Toy chapter") + '''
 It doubles {glue:text}`toy_n`.
 
 ```{code-cell} ipython3
