@@ -22,10 +22,10 @@ Three things decide whether the speaker chapter runs in minutes or hours, so the
    ``_build/benchmarks/speakers_cost.png``.
 4. The forecast of a full-scale run (not with ``--quick``): every network ``SETTINGS["full"]``
    trains (the two CNNs, the BiLSTM at 400 ms and the BiLSTM of each swept segment length),
-   built by the pipeline with its optimiser, batch size and input length, timed per optimiser
-   step in its own subprocess and multiplied by its minibatches.  Optimiser steps only: the
-   per-epoch validation and the clustering add a few per cent.  No target: it says whether a
-   full run is a day-long job on this machine or one for a GPU.
+   built by ``dlwild.speakers.embeddings`` with its optimiser, batch size and input length,
+   timed per optimiser step in its own subprocess and multiplied by its minibatches.
+   Optimiser steps only: the per-epoch validation and the clustering add a few per cent.  No
+   target: it says whether a full run is a day-long job on this machine or one for a GPU.
 
 Targets live here, never as timing assertions in tests.  Results go to
 ``_build/benchmarks/speakers.json``.  Run with
@@ -159,7 +159,7 @@ def train_one(name: str, steps: int) -> dict:
 
 def full_jobs() -> list[tuple[str, int, int]]:
     """``(network, segment ms, minibatches)`` of every network a full-scale run trains."""
-    from dlwild.speakers.pipeline import SETTINGS, chapter_networks, default_segment_ms
+    from dlwild.speakers.settings import SETTINGS, chapter_networks, default_segment_ms
 
     full = SETTINGS["full"]
     return [(kind, ms or default_segment_ms(kind, full), batches or full.batches[kind])
@@ -168,11 +168,12 @@ def full_jobs() -> list[tuple[str, int, int]]:
 
 def forecast_one(kind: str, segment_ms: int, steps: int) -> dict:
     """Seconds per optimiser step of one full-scale network (run in a subprocess), built and
-    optimised exactly as the pipeline does at full scale."""
+    optimised exactly as the chapter does at full scale."""
     import torch
 
+    from dlwild.speakers.embeddings import frames_for, make_network, make_optimizer
     from dlwild.speakers.losses import pkld_loss_fn
-    from dlwild.speakers.pipeline import SETTINGS, frames_for, make_network, make_optimizer
+    from dlwild.speakers.settings import SETTINGS
 
     full = SETTINGS["full"]
     torch.manual_seed(0)
@@ -251,6 +252,7 @@ def bench_clustering(sizes: list[int], cap_s: float) -> list[dict]:
                          "ahc_best_k": k_cut, "ahc_mr": round(mr_cut, 4)})
             continue
         ds_s, ds = clock(dominant_sets, X, device="cpu", repeat=repeat)
+        ds = ds.labels
         rows.append({"n": n, "speakers": n // 2, "ahc_linkage_s": round(linkage_s, 4),
                      "best_cut_s": round(cut_s, 4), "ahc_total_s": round(linkage_s + cut_s, 4),
                      "ds_s": round(ds_s, 4), "ahc_best_k": k_cut, "ahc_mr": round(mr_cut, 4),

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import json
 import re
+
+import pytest
 
 from conftest import ROOT
 from dlwild.speakers.claims import CLAIMS
+from dlwild.speakers.evaluation import ClusterKey, Evaluation, from_json
 
 
 def test_claims_are_unique_sourced_and_cited():
@@ -20,27 +24,27 @@ def test_claims_are_unique_sourced_and_cited():
             assert 0 <= claim.paper_value <= 1 and claim.tolerance > 0
 
 
-def evaluation(legacy: float, annpr: float, hungarian: float) -> dict:
+def evaluation(legacy: float, annpr: float, hungarian: float) -> Evaluation:
     row = {"mr_legacy": legacy, "mr_annpr2018": annpr, "mr_hungarian": hungarian,
            "mr_acm2009": annpr}
-    return {"ahc_best_cut": row, "ahc_true_k": row, "dominant_sets": row}
+    return Evaluation({"ahc_best_cut": row, "ahc_true_k": row, "dominant_sets": row})
 
 
 def test_measured_from_maps_every_claim_and_judges_relations():
-    from dlwild.core.report import compare
+    from dlwild.core.claims import compare
     from dlwild.speakers.claims import CLAIMS, measured_from
 
     batches = {"cnn2016": 160, "cnn2017": 160, "bilstm2018": 1200}
-    results = {
-        "cnn2016/L7/40": evaluation(0.30, 0.05, 0.05),
-        "cnn2016/L8/40": evaluation(0.40, 0.30, 0.20),
-        "cnn2017/L7/40": evaluation(0.05, 0.05, 0.025),
-        "cnn2017/L7/80": evaluation(0.15, 0.10, 0.10),
-        "bilstm2018/L3/40": evaluation(0.05, 0.025, 0.025),
-        "gmm/40": evaluation(0.20, 0.125, 0.10),
-        "sweep": {100: 0.3, 200: 0.1, 400: 0.05, 800: 0.2},
+    clustering = {
+        ClusterKey("cnn2016", "L7", 40): evaluation(0.30, 0.05, 0.05),
+        ClusterKey("cnn2016", "L8", 40): evaluation(0.40, 0.30, 0.20),
+        ClusterKey("cnn2017", "L7", 40): evaluation(0.05, 0.05, 0.025),
+        ClusterKey("cnn2017", "L7", 80): evaluation(0.15, 0.10, 0.10),
+        ClusterKey("bilstm2018", "L3", 40): evaluation(0.05, 0.025, 0.025),
+        ClusterKey("gmm", None, 40): evaluation(0.20, 0.125, 0.10),
     }
-    measured = measured_from(results, data="LibriSpeech", scale="quick",
+    sweep = {100: 0.3, 200: 0.1, 400: 0.05, 800: 0.2}
+    measured = measured_from(clustering, sweep, data="LibriSpeech", scale="quick",
                              test_corpus="librispeech", batches=batches)
     rows = {r["id"]: r for r in compare(CLAIMS, measured)}
     assert rows["mlsp2016_l7_40"]["verdict"] == "not comparable"
@@ -54,10 +58,12 @@ def test_measured_from_maps_every_claim_and_judges_relations():
         assert rows[rel]["verdict"] == "not comparable", rel  # quick-scale CNNs
         assert "quick scale: the CNNs get 160 and 160 minibatches" in rows[rel]["note"]
     assert rows["rel_mr_definitions_ordered"]["data"] == "LibriSpeech, 40 and 80 test speakers"
-    results["sweep"] = {100: 0.3, 200: 0.2, 400: 0.1, 800: 0.05}  # monotone, no sweet spot
-    results["gmm/40"] = evaluation(0.01, 0.01, 0.01)
+    assert "checked on 18 clusterings" in rows["rel_mr_definitions_ordered"]["note"]
+    sweep = {100: 0.3, 200: 0.2, 400: 0.1, 800: 0.05}  # monotone, no sweet spot
+    clustering[ClusterKey("gmm", None, 40)] = evaluation(0.01, 0.01, 0.01)
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
-        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT", batches=batches))}
+        clustering, sweep, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT",
+        batches=batches))}
     assert rows["rel_segment_sweet_spot"]["verdict"] == "differs"
     assert "lowest at the longest length tried" in rows["rel_segment_sweet_spot"]["note"]
     assert "100 ms 24, 200 ms 16, 400 ms 8, 800 ms 4" in rows["rel_segment_sweet_spot"]["note"]
@@ -66,12 +72,31 @@ def test_measured_from_maps_every_claim_and_judges_relations():
     assert rows["rel_hidden_beats_softmax"]["verdict"] == "holds"
     assert rows["rel_pkld_matches_identification"]["verdict"] == "holds"
     worse = evaluation(0.05, 0.025, 0.025)
-    worse["dominant_sets"] = {**worse["dominant_sets"], "mr_hungarian": 0.2}
-    results["bilstm2018/L3/40"] = worse  # dominant sets lose on the BiLSTM embeddings
+    worse.scores["dominant_sets"] = {**worse.scores["dominant_sets"], "mr_hungarian": 0.2}
+    clustering[ClusterKey("bilstm2018", "L3", 40)] = worse  # dominant sets lose on the BiLSTM
     rows = {r["id"]: r for r in compare(CLAIMS, measured_from(
-        results, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT", batches=batches))}
+        clustering, sweep, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT",
+        batches=batches))}
     assert rows["rel_ds_without_k"]["verdict"] == "differs"
     assert "bilstm2018/L3: dominant sets 0.200" in rows["rel_ds_without_k"]["note"]
+
+
+def test_the_committed_record_is_measured_again_to_the_same_claims():
+    """The record's clusterings, read back typed, give every value and verdict it holds."""
+    from dlwild.core.claims import compare
+    from dlwild.speakers.claims import CLAIMS, measured_from
+
+    record = json.loads((ROOT / "book/records/speakers.full.json").read_text())
+    metrics = record["metrics"]
+    measured = measured_from(
+        from_json(metrics["clustering"]), metrics["clustering"]["sweep"], data="librispeech",
+        scale=record["scale"], test_corpus="librispeech",
+        batches={k: n["params"]["batches"] for k, n in metrics["networks"].items()})
+    again = {r["id"]: r for r in compare(CLAIMS, measured)}
+    for row in record["claims"]:
+        assert again[row["id"]]["ours"] == pytest.approx(row["ours"]), row["id"]
+        assert again[row["id"]]["verdict"] == row["verdict"], row["id"]
+        assert again[row["id"]]["note"] == row["note"], row["id"]
 
 
 def test_sweep_shape_tells_a_minimum_inside_the_range_from_one_at_its_ends():

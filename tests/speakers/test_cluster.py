@@ -5,6 +5,7 @@ torch dominant-sets code is checked against a slow NumPy loop written here from 
 from __future__ import annotations
 
 import math
+import warnings
 
 import numpy as np
 import pytest
@@ -16,6 +17,7 @@ from dlwild.speakers.cluster import (
     agglomerative,
     at_true_k,
     best_cut,
+    cut_height,
     dominant_sets_from_affinity,
     labels_at,
     replicator_dynamics,
@@ -127,7 +129,7 @@ def test_replicator_dynamics_triangle_with_pendant():
     x, _ = replicator_dynamics(A, epsilon=1e-10)
     assert x[:3].tolist() == pytest.approx([1 / 3] * 3, abs=1e-6) and x[3] < 1e-6
     assert float(x @ A @ x) == pytest.approx(2 / 3, abs=1e-6)
-    assert dominant_sets_from_affinity(A).tolist() == [0, 0, 0, 1]
+    assert dominant_sets_from_affinity(A).labels.tolist() == [0, 0, 0, 1]
 
 
 def test_cohesive_small_clique_beats_big_loose_one():
@@ -141,9 +143,9 @@ def test_cohesive_small_clique_beats_big_loose_one():
     np.fill_diagonal(A, 0.0)
     x, _ = replicator_dynamics(torch.tensor(A))
     assert x[:3].tolist() == pytest.approx([1 / 3] * 3, abs=1e-5)
-    assert dominant_sets_from_affinity(A).tolist() == [0, 0, 0, 1, 1, 1, 1]
+    assert dominant_sets_from_affinity(A).labels.tolist() == [0, 0, 0, 1, 1, 1, 1]
     # Zero affinity left: lone nodes become singletons.
-    assert dominant_sets_from_affinity(np.zeros((3, 3))).tolist() == [0, 1, 2]
+    assert dominant_sets_from_affinity(np.zeros((3, 3))).labels.tolist() == [0, 1, 2]
 
 
 def test_batched_iterations_equal_step_by_step():
@@ -155,9 +157,9 @@ def test_batched_iterations_equal_step_by_step():
 
 def test_recovers_well_separated_blobs_exactly():
     X, y = _speaker_embeddings(8, 32, noise=0.2, seed=0, per_speaker=5)
-    labels = dominant_sets(X, device="cpu")
+    labels = dominant_sets(X, device="cpu").labels
     assert _same_partition(y, labels)
-    assert labels.tolist() == dominant_sets(X, device="cpu").tolist()  # deterministic
+    assert labels.tolist() == dominant_sets(X, device="cpu").labels.tolist()  # deterministic
 
 
 @pytest.mark.parametrize("dim", [512, 1024])
@@ -167,7 +169,7 @@ def test_vggvox_shaped_40_speakers_mr0_ari1_acp1(dim):
     # unit-norm centres sharing a common direction (between-speaker cosine ~0.3-0.4) and
     # within-speaker cosine ~0.7-0.8.
     X, y = _speaker_embeddings(40, dim, noise=0.6, seed=7, shared=0.6)
-    labels = dominant_sets(X, device="cpu")
+    labels = dominant_sets(X, device="cpu").labels
     m = cluster_metrics(y, labels)
     assert all(m[name] == 0.0 for name in MR_DEFINITIONS)
     assert m["ari"] == pytest.approx(1.0) and m["acp"] == 1.0 and m["n_clusters"] == 40
@@ -219,19 +221,20 @@ def _reference_dominant_sets(X, theta=0.1, epsilon=1e-6, k=7, max_iter=10_000):
 @pytest.mark.parametrize("seed,theta", [(0, 0.1), (1, 0.1), (2, 0.3), (3, 0.67), (4, 0.0)])
 def test_matches_numpy_reference_on_random_data(seed, theta):
     X = np.random.default_rng(seed).standard_normal((30, 12))
-    ours = dominant_sets(X, theta=theta, device="cpu")
+    ours = dominant_sets(X, theta=theta, device="cpu").labels
     assert ours.tolist() == _reference_dominant_sets(X, theta=theta).tolist()
 
 
 def test_matches_reference_on_noisy_speakers():
     X, _ = _speaker_embeddings(10, 16, noise=1.0, seed=5, per_speaker=3)
-    assert dominant_sets(X, device="cpu").tolist() == _reference_dominant_sets(X).tolist()
+    assert dominant_sets(X, device="cpu").labels.tolist() == _reference_dominant_sets(X).tolist()
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA GPU")
 def test_gpu_matches_cpu():
     X, _ = _speaker_embeddings(40, 512, noise=0.6, seed=7, shared=0.6)
-    assert dominant_sets(X, device="cuda").tolist() == dominant_sets(X, device="cpu").tolist()
+    on_gpu, on_cpu = dominant_sets(X, device="cuda"), dominant_sets(X, device="cpu")
+    assert on_gpu.labels.tolist() == on_cpu.labels.tolist()
 
 
 @pytest.mark.parametrize(
@@ -257,3 +260,34 @@ def test_bad_parameters():
         dominant_sets(X, metric="manhattan", device="cpu")
     with pytest.raises(ValueError, match="theta"):
         dominant_sets(X, theta=1.0, device="cpu")
+
+
+def test_dominant_sets_say_whether_every_peel_converged():
+    X, _ = _speaker_embeddings(8, 32, noise=0.2, seed=0, per_speaker=5)
+    done = dominant_sets(X, device="cpu")
+    assert done.converged and done.unconverged == 0 and done.peels == done.k == 8
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # a result says it: no warning to catch
+        stopped = dominant_sets(X, device=torch.device("cpu"), max_iter=1)
+    assert not stopped.converged and stopped.unconverged == stopped.peels >= 1
+    # the triangle with a pendant: one step peels {0, 1, 2} unconverged (x_3 = 0.03125 is
+    # below 0.1 max(x) = 0.034); the lone node left becomes a singleton without dynamics
+    A = torch.tensor([[0, 1, 1, 0.2], [1, 0, 1, 0], [1, 1, 0, 0], [0.2, 0, 0, 0]],
+                     dtype=torch.float64)
+    result = dominant_sets_from_affinity(A, max_iter=1)
+    assert result.labels.tolist() == [0, 0, 0, 1]
+    assert (result.peels, result.unconverged, result.k) == (1, 1, 2)
+
+
+def test_cut_height_lies_between_the_merges_that_make_k_clusters():
+    from scipy.cluster.hierarchy import fcluster
+    from scipy.cluster.hierarchy import linkage as scipy_linkage
+
+    X = np.array([[0.0], [1.0], [10.0], [12.0], [30.0]])
+    Z = scipy_linkage(X, "complete")  # merges at heights 1, 2, 12, 30
+    assert [cut_height(Z, k) for k in (5, 4, 3, 2, 1)] == [0.5, 1.5, 7.0, 21.0, 30.0]
+    for k in (5, 4, 3, 2):
+        assert len(set(fcluster(Z, cut_height(Z, k), "distance"))) == k
+    for k in (0, 6):
+        with pytest.raises(ValueError, match="k must be"):
+            cut_height(Z, k)

@@ -270,10 +270,23 @@ def test_corpus_path_without_audio(tmp_path):
     for spec in ("librispeech", "fsdd", "timit"):
         with pytest.raises(CorpusError, match=r"empty.*no audio"):
             load_corpus(f"{spec}:{tmp_path / 'empty'}")
-    with pytest.raises(CorpusError, match="no such"):
+    with pytest.raises(CorpusError, match="does not exist"):
         load_corpus(f"fsdd:{tmp_path / 'missing'}")
     with pytest.raises(CorpusError, match="unknown corpus"):
         load_corpus("voxceleb")
+
+
+def test_a_corpus_spec_is_checked_before_anything_is_read(tmp_path):
+    """The chapter's declaration validates corpora with this, before a kernel starts."""
+    from dlwild.speakers.corpora import check_corpus_spec
+
+    assert check_corpus_spec(" LibriSpeech ") == ("librispeech", None)
+    assert check_corpus_spec(f"timit:{tmp_path}") == ("timit", tmp_path)
+    for spec, why in (("timit", "licensed by the LDC"), ("fsdd: ", "empty"),
+                      (f"fsdd:{tmp_path / 'gone'}", "does not exist"),
+                      ("voxceleb", "unknown corpus")):
+        with pytest.raises(CorpusError, match=why):
+            check_corpus_spec(spec)
 
 
 # ------------------------------------------------------------------------------------------

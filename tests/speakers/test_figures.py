@@ -73,3 +73,72 @@ def test_a_full_record_draws_every_networks_curves_then_the_sweep():
     assert list(sweep.lines[0].get_xdata()) == [20, 200, 400, 1000]
     assert sweep.lines[1].get_xdata()[0] == claims.ANNPR2018_FIG4["best_ms"]
     assert "40 speakers, 5,000 minibatches per length" in sweep.get_title()
+
+
+def test_the_committed_full_scale_record_is_drawn_whole():
+    """The page draws the committed record (made by older code) with today's functions."""
+    from conftest import ROOT
+
+    record = json.loads((ROOT / "book/records/speakers.full.json").read_text())
+    figs = figures.record_figures(record)
+    assert len(figs) == 4
+    titles = [f.axes[0].get_title() or f.get_suptitle() for f in figs]
+    assert "10,000 minibatches, full scale" in titles[0] and "30,000" in titles[1]
+    sweep = figs[3].axes[0]
+    assert list(sweep.lines[0].get_xdata()) == [20, 50, 100, 200, 300, 400, 600, 800, 1000]
+    assert "40 speakers, 5,000 minibatches per length" in sweep.get_title()
+
+
+def test_the_mr_bars_show_each_size_with_its_dominant_sets():
+    import pandas as pd
+
+    rows = [{"system": s, "speakers": n, "clustering": m, "MR legacy": v, "MR Hungarian": v / 2}
+            for n in (40, 80) for s, v in (("A", 0.5), ("B", 0.25))
+            for m in ("ahc_best_cut", "dominant_sets")]
+    table = pd.DataFrame(rows).set_index(["system", "speakers", "clustering"])
+    fig = figures.mr_bars(table)
+    assert [ax.get_title() for ax in fig.axes] == ["40 unseen speakers", "80 unseen speakers"]
+    bars = [p.get_width() for p in fig.axes[0].patches]
+    assert bars == [0.5, 0.25]
+    assert fig.axes[0].collections[0].get_offsets()[:, 0].tolist() == [0.25, 0.125]
+
+
+def test_the_dendrogram_dashes_its_best_cut():
+    import numpy as np
+
+    from dlwild.speakers.evaluation import evaluate_clustering
+
+    X = np.array([[1, 0, 0], [0.99, 0.05, 0], [0, 1, 0], [0.05, 0.99, 0], [0, 0, 1],
+                  [0, 0.05, 0.99]], dtype=float)
+    evaluation = evaluate_clustering(X, list("aabbcc"), device="cpu")
+    fig = figures.dendrogram(evaluation, list("aabbcc"), title="three pairs")
+    ax = fig.axes[0]
+    cut = [line for line in ax.lines if line.get_linestyle() == "--"][0].get_ydata()[0]
+    heights = evaluation.linkage[:, 2]
+    assert heights[2] < cut < heights[3]  # three clusters: after 3 merges, before the 4th
+    assert ax.get_title() == "three pairs"
+
+
+def test_example_spectrograms_and_segment_map(tmp_path):
+    import dataclasses
+
+    import torch
+    from speaker_fixtures import TINY, tone_corpus
+
+    from dlwild.core import cache
+    from dlwild.speakers import embeddings, pipeline
+
+    utts = tone_corpus(tmp_path / "tones", 8)
+    protocol = pipeline.build_protocol(utts, None, TINY, 0, source="real", corpus="tones")
+    fig = figures.example_spectrograms(protocol, seconds=2.0)
+    assert len(fig.axes) == 1  # every tone speaker is 'f' here: one example
+    assert fig.axes[0].get_title().endswith("first 2 s")
+    trained = embeddings.train_network("bilstm2018", protocol.training,
+                                       dataclasses.replace(TINY, batches_per_epoch=1),
+                                       seed=0, device=torch.device("cpu"),
+                                       store=cache.ArtifactCache(tmp_path / "a"), progress=False)
+    fig = figures.segment_map(trained, protocol.test_specs, protocol.test_labels, layer="L3",
+                              device=torch.device("cpu"), seed=0, speakers=2)
+    ax = fig.axes[0]
+    assert len(ax.collections) == 2  # one scatter per speaker
+    assert "(2 test speakers)" in ax.get_title()

@@ -1,45 +1,28 @@
-"""The experiment's plumbing on tiny inputs: protocol, snippets, training, embeddings."""
+"""The chapter's experiment on tiny inputs: corpora, protocol, training keyed by the data as
+resolved, clustering, the sweep and the results' shape."""
 
 from __future__ import annotations
 
 import dataclasses
+import json
 import os
-from pathlib import Path
 
 import numpy as np
 import pytest
-import soundfile as sf
 import torch
+from speaker_fixtures import TINY, tiny_run, tone_corpus
 
 from dlwild.core import cache
-from dlwild.speakers import corpora, pipeline
-
-TINY = dataclasses.replace(
-    pipeline.SETTINGS["quick"], n_train_speakers=4, n_test_speakers=(2, 3), hidden_scale=0.1,
-    lstm_units=8, batches={"cnn2016": 4, "cnn2017": 4, "bilstm2018": 4},
-    batch_size={"cnn2016": 8, "cnn2017": 8, "bilstm2018": 8}, batches_per_epoch=2,
-    per_speaker={"cnn2016": 1, "cnn2017": 1, "bilstm2018": 4},
-    val_snippets=8, min_test_s=5.0)
-
-
-def tone_corpus(root: Path, n: int, seconds: float = 6.0) -> list[corpora.Utterance]:
-    """One recording per speaker, each a different chord with noise (distinct 'voices')."""
-    rng = np.random.default_rng(0)
-    t = np.arange(int(16000 * seconds)) / 16000
-    for s in range(n):
-        f0 = 110 * 2 ** (s / 4)
-        y = sum(np.sin(2 * np.pi * f0 * h * t) / h for h in (1, 2, 3))
-        y = 0.2 * y + 0.01 * rng.standard_normal(len(t))
-        folder = root / f"{100 + s}"
-        folder.mkdir(parents=True)
-        sf.write(folder / f"{100 + s}-1-0000.flac", y.astype(np.float32), 16000)
-    return corpora.read_librispeech(root)
+from dlwild.core import config as core_config
+from dlwild.speakers import claims, embeddings, pipeline, synthetic
+from dlwild.speakers.evaluation import ClusterKey
+from dlwild.speakers.settings import NETWORKS, SETTINGS, chapter_networks
 
 
 @pytest.fixture(scope="module")
 def protocol(tmp_path_factory):
     utts = tone_corpus(tmp_path_factory.mktemp("tones"), 8)
-    return pipeline.build_protocol(utts, None, TINY, seed=0)
+    return pipeline.build_protocol(utts, None, TINY, seed=0, source="real", corpus="tones")
 
 
 def test_protocol_is_disjoint_and_shaped_like_the_papers(protocol):
@@ -52,123 +35,48 @@ def test_protocol_is_disjoint_and_shaped_like_the_papers(protocol):
     assert 3.5 < first / rest < 4.5  # ~80 % / ~20 %
     specs, labels, groups = protocol.subset(2)
     assert len(specs) == len(labels) == len(groups) == 4
+    assert protocol.sizes(TINY) == [2, 3]
+    assert protocol.indices(2) == [i for i, s in enumerate(protocol.test_labels)
+                                   if s in protocol.test_speakers[:2]]
+
+
+def test_the_training_set_names_its_source_and_content(protocol):
+    data = protocol.training.data
+    assert data["source"] == "real" and data["corpus"] == "tones"
+    assert data["n_train_speakers"] == 4 and protocol.training.n_speakers == 4
+    assert data["sha256"] == cache.array_digest(
+        [*protocol.training.specs, protocol.training.labels, *protocol.training.val_specs,
+         protocol.training.val_labels])
+    # six seconds a speaker, the first ~80 % trains (the rest validates)
+    assert protocol.train_seconds == pytest.approx(4 * 4.8, abs=0.5)
 
 
 def test_small_test_corpus_is_clustered_whole_and_said_so(tmp_path):
     utts = tone_corpus(tmp_path / "few", 5)
-    p = pipeline.build_protocol(utts, None, dataclasses.replace(TINY, n_test_speakers=(40,)), 0)
+    p = pipeline.build_protocol(utts, None, dataclasses.replace(TINY, n_test_speakers=(40,)),
+                                0, source="real", corpus="tones")
     assert len(p.test_speakers) == 5 and "only 5 speakers" in p.notes[0]
 
 
-def test_snippets_are_deterministic_and_in_range(protocol):
-    data = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 20, seed=3)
-    again = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 20, seed=3)
-    x, y = data[7]
-    assert x.shape == (128, 50) and 0 <= y < 4
-    assert torch.equal(x, again[7][0])
-    again.set_epoch(2)
-    assert not torch.equal(x, again[7][0])  # fresh snippets every epoch
-    rnn = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 40, 5, 3,
-                                  time_major=True)
-    assert rnn[0][0].shape == (40, 128)
-    grouped = pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 50, 6, 3,
-                                      per_speaker=4)
-    x, y = pipeline.collate_groups([grouped[0], grouped[1]])
-    assert x.shape == (8, 128, 50) and y.shape == (8,)
-    assert len(set(y[:4].tolist())) == 1 and len(set(y[4:].tolist())) == 1  # one speaker a group
-    with pytest.raises(ValueError, match="no spectrogram"):
-        pipeline.SnippetDataset(protocol.train_specs, protocol.train_labels, 10**6, 5, 0)
-
-
-def test_snippets_are_exact_slices_that_cover_every_recording_and_offset():
-    specs = [np.tile(1000 * r + np.arange(n, dtype=np.float32), (128, 1))
-             for r, n in enumerate((12, 15, 20))]
-    data = pipeline.SnippetDataset(specs, [0, 1, 1], frames=10, n_items=3000, seed=5)
-    seen = {}
-    for i in range(len(data)):
-        x, y = data[i]
-        rec, start = divmod(int(x[0, 0]), 1000)  # the values name their recording and column
-        assert torch.equal(x, torch.from_numpy(specs[rec][:, start:start + 10]))
-        assert y == [0, 1, 1][rec]
-        seen.setdefault(rec, set()).add(start)
-    assert seen == {0: set(range(3)), 1: set(range(6)), 2: set(range(11))}  # every offset
-    before = data[42][0]
-    data.set_epoch(3)
-    data.set_epoch(0)
-    assert torch.equal(data[42][0], before)  # an epoch is fixed by (seed, epoch): resumable
-    with pytest.raises(IndexError):
-        data[3000]
-
-
-def test_groups_draw_speakers_evenly_and_stay_within_one_speaker():
-    specs = [np.full((128, 30), r, dtype=np.float32) for r in range(5)]
-    data = pipeline.SnippetDataset(specs, [0, 0, 0, 1, 2], frames=10, n_items=3000, seed=1,
-                                   per_speaker=3)
-    speakers = []
-    for i in range(len(data)):
-        x, y = data[i]
-        recordings = {int(v) for v in x[:, 0, 0]}
-        assert {[0, 0, 0, 1, 2][r] for r in recordings} == {int(y[0])}
-        assert len(set(y.tolist())) == 1
-        speakers.append(int(y[0]))
-    counts = np.bincount(speakers)
-    assert counts.min() > 900  # each of 3 speakers ~1000 times, not by recordings (3:1:1)
-
-
-@pytest.mark.parametrize("kind,layer,dim", [("cnn2016", "L7", 2), ("cnn2017", "L7", 4),
-                                            ("bilstm2018", "L3", 16)])
-def test_train_embed_cluster(protocol, tmp_path, kind, layer, dim):
-    store = cache.ArtifactCache(tmp_path / "artifacts")
-    device = torch.device("cpu")
-    trained = pipeline.train_network(kind, protocol, TINY, seed=0, device=device,
-                                     store=store, progress=False)
-    assert len(trained.history) == 2
-    X = pipeline.utterance_embeddings(trained, protocol.test_specs, layer, device)
-    assert X.shape == (6, dim) and np.isfinite(X).all()
-    again = pipeline.train_network(kind, protocol, TINY, seed=0, device=device, store=store,
-                                   progress=False)  # from the artifact cache
-    assert np.allclose(X, pipeline.utterance_embeddings(again, protocol.test_specs, layer,
-                                                        device))
-    if np.ptp(X, axis=0).max() > 0 and (np.linalg.norm(X, axis=1) > 0).all():
-        result = pipeline.evaluate_clustering(X, protocol.test_labels)
-        assert set(pipeline.summary(result)) == {"ahc_best_cut", "ahc_true_k", "dominant_sets"}
-
-
-@pytest.mark.parametrize("ms", [min(pipeline.SETTINGS["full"].sweep_ms),
-                                max(pipeline.SETTINGS["full"].sweep_ms)])
+@pytest.mark.parametrize("ms", [min(SETTINGS["full"].sweep_ms),
+                                max(SETTINGS["full"].sweep_ms)])
 def test_the_full_sweeps_shortest_and_longest_segments_train_and_embed(protocol, tmp_path, ms):
     """The full-scale sweep's ends (20 ms is two spectrogram frames) run only in a full run,
     hours in: fail here instead."""
     device = torch.device("cpu")
-    trained = pipeline.train_network("bilstm2018", protocol, TINY, seed=0, device=device,
-                                     segment_ms=ms, store=cache.ArtifactCache(tmp_path),
-                                     progress=False)
-    segs = pipeline.segment_embeddings(trained, protocol.test_specs[:1], "L3", device)[0]
+    trained = embeddings.train_network("bilstm2018", protocol.training, TINY, seed=0,
+                                       device=device, segment_ms=ms,
+                                       store=cache.ArtifactCache(tmp_path), progress=False)
+    segs = embeddings.segment_embeddings(trained, protocol.test_specs[:1], "L3", device)[0]
     assert trained.segment_ms == ms and np.isfinite(segs).all()
-    assert len(segs) == protocol.test_specs[0].shape[1] // pipeline.frames_for(ms)
-
-
-def test_clustering_known_embeddings():
-    true = ["a", "a", "b", "b", "c", "c"]
-    X = np.array([[1, 0, 0], [0.99, 0.05, 0], [0, 1, 0], [0.05, 0.99, 0], [0, 0, 1],
-                  [0, 0.05, 0.99]], dtype=float)
-    result = pipeline.summary(pipeline.evaluate_clustering(X, true))
-    for method in ("ahc_best_cut", "ahc_true_k", "dominant_sets"):
-        assert result[method]["mr_hungarian"] == 0 and result[method]["ari"] == 1
-
-
-def test_unknown_network_and_optimiser():
-    with pytest.raises(ValueError, match="unknown network"):
-        pipeline.make_network("transformer", 3, TINY)
-    with pytest.raises(ValueError, match="unknown optimiser"):
-        pipeline.make_optimizer("lion")
+    assert len(segs) == protocol.test_specs[0].shape[1] // embeddings.frames_for(ms)
 
 
 def test_train_all_trains_the_chapters_networks_in_parallel_and_the_chapter_then_loads_them(
         protocol, tmp_path, monkeypatch):
     settings = dataclasses.replace(TINY, sweep_ms=(50, 100), sweep_batches=2)
     parallel = cache.ArtifactCache(tmp_path / "parallel")
-    done = pipeline.train_all(protocol, settings, seed=0, data_id="tones", device="cpu", jobs=2,
+    done = pipeline.train_all(protocol, settings, seed=0, device=torch.device("cpu"), jobs=2,
                               store=parallel)
     assert sorted((d["kind"], d["segment_ms"]) for d in done) == [
         ("bilstm2018", 50), ("bilstm2018", 100), ("bilstm2018", 400), ("cnn2016", 1000),
@@ -184,25 +92,194 @@ def test_train_all_trains_the_chapters_networks_in_parallel_and_the_chapter_then
     torch.set_num_threads(max(1, (os.cpu_count() or 1) // 2))
     try:
         sequential = cache.ArtifactCache(tmp_path / "sequential")
-        for kind, ms, batches in pipeline.chapter_networks(settings):
+        for kind, ms, batches in chapter_networks(settings):
             args = dict(seed=0, device=torch.device("cpu"), segment_ms=ms, batches=batches,
-                        data_id="tones", progress=False)
-            reference = pipeline.train_network(kind, protocol, settings, store=sequential, **args)
+                        progress=False)
+            reference = embeddings.train_network(kind, protocol.training, settings,
+                                                 store=sequential, **args)
             with monkeypatch.context() as patched:
-                patched.setattr(pipeline.train, "fit", no_training)
-                loaded = pipeline.train_network(kind, protocol, settings, store=parallel, **args)
+                patched.setattr(embeddings.train, "fit", no_training)
+                loaded = embeddings.train_network(kind, protocol.training, settings,
+                                                  store=parallel, **args)
             for name, value in reference.model.state_dict().items():
                 assert torch.allclose(value, loaded.model.state_dict()[name], rtol=0, atol=1e-6)
     finally:
         torch.set_num_threads(threads)
 
 
-@pytest.mark.parametrize("jobs", [0, -2, 1.5, True])
-def test_train_all_refuses_a_bad_number_of_jobs(protocol, jobs):
-    with pytest.raises(pipeline.config.ConfigError, match="jobs"):
-        pipeline.train_all(protocol, TINY, seed=0, data_id="x", device="cpu", jobs=jobs)
+# --- artifact keys follow the data as resolved (issue 24, item 0) ---------------------------
+
+class _Reachable:
+    """What ``core.data.resolve`` returns for a registered data set it could fetch."""
+
+    def record(self) -> dict:
+        return {"name": "librispeech_resemblyzer", "files": 8}
 
 
-def test_the_data_id_names_corpora_mode_and_speaker_counts(protocol):
-    assert pipeline.run_data_id("librispeech", "timit:/x", "real", protocol) == \
-        "librispeech|timit:/x|real|4|3"
+def _artifacts(store: cache.ArtifactCache) -> dict[str, dict]:
+    """Every artifact's meta.json parts, by ``<name>/<key>``."""
+    return {f"{meta.parent.parent.name}/{meta.parent.name}": json.loads(meta.read_text())["parts"]
+            for meta in store.root.glob("*/*/meta.json")}
+
+
+def _train(store, **params):
+    run = tiny_run(**params)
+    corpora = pipeline.load_corpora(run)
+    protocol = pipeline.protocol_of(corpora, run)
+    return run, protocol, pipeline.train_networks(protocol, run, store=store)
+
+
+def test_networks_trained_on_generated_voices_are_not_reused_when_real_speech_resolves(
+        tmp_path, monkeypatch, isolated_home):
+    real = tone_corpus(tmp_path / "real", 8)
+    generated = tone_corpus(tmp_path / "generated", 8, pitch=150.0)
+    monkeypatch.setattr(synthetic, "synthetic_corpus", lambda *args: generated)
+    reachable = {"now": False}
+    monkeypatch.setattr(pipeline.datasets, "resolve",
+                        lambda name, mode: _Reachable() if reachable["now"] else None)
+    monkeypatch.setattr(pipeline, "load_corpus", lambda spec: real)
+    store = cache.ArtifactCache(tmp_path / "artifacts")
+
+    run, _, first = _train(store, data="auto")  # the mirror is out of reach: generated voices
+    assert run.data_source == "synthetic"
+    assert {t.data["source"] for t in first.values()} == {"synthetic"}
+    assert len(_artifacts(store)) == len(NETWORKS)
+
+    reachable["now"] = True  # the same request, now the real corpus resolves
+    run, protocol, second = _train(store, data="auto")
+    assert run.data_source == "real"
+    metas = _artifacts(store)
+    assert len(metas) == 2 * len(NETWORKS)  # every network trained afresh
+    for kind, trained in second.items():
+        assert trained.data == protocol.training.data and trained.data["source"] == "real"
+        assert trained.data["sha256"] != first[kind].data["sha256"]
+        assert trained.data["corpus"] == "librispeech"
+        ours = [m for m in metas.values() if m["params"]["kind"] == kind
+                and m["data"]["source"] == "real"]
+        assert len(ours) == 1 and ours[0]["data"] == trained.data
+        assert "test_corpus" not in json.dumps(ours[0])
+
+
+def test_clustering_another_test_corpus_reuses_the_networks(tmp_path, monkeypatch,
+                                                            isolated_home):
+    real = tone_corpus(tmp_path / "train", 8)
+    tone_corpus(tmp_path / "test_a", 4, first=200, pitch=90.0)
+    tone_corpus(tmp_path / "test_b", 4, first=300, pitch=130.0)
+    monkeypatch.setattr(pipeline.datasets, "resolve", lambda name, mode: _Reachable())
+    real_load = pipeline.load_corpus
+    monkeypatch.setattr(pipeline, "load_corpus",
+                        lambda spec: real if spec == "librispeech" else real_load(spec))
+    store = cache.ArtifactCache(tmp_path / "artifacts")
+    _, _, first = _train(store, test_corpus=f"librispeech:{tmp_path / 'test_a'}")
+    before = _artifacts(store)
+
+    def no_training(*args, **kwargs):
+        raise AssertionError("a network was trained again for another test corpus")
+
+    monkeypatch.setattr(embeddings.train, "fit", no_training)
+    _, protocol, second = _train(store, test_corpus=f"librispeech:{tmp_path / 'test_b'}")
+    assert _artifacts(store) == before
+    assert protocol.test_speakers[0].startswith("3")
+    for kind, trained in second.items():
+        assert trained.data == first[kind].data
+
+
+# --- the experiment end to end --------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """A whole tiny run: corpora, protocol, networks, clusterings, sweep."""
+    root = tmp_path_factory.mktemp("experiment")
+    tone_corpus(root / "corpus", 8)
+    saved = os.environ.get("DLWILD_HOME")
+    os.environ["DLWILD_HOME"] = str(root / "home")
+    try:
+        # a quarter of the papers' widths: at a tenth the tiny 2016 CNN's L7 units all die
+        run = tiny_run(dataclasses.replace(TINY, hidden_scale=0.25),
+                       train_corpus=f"librispeech:{root / 'corpus'}",
+                       test_corpus=f"librispeech:{root / 'corpus'}")
+        corpora = pipeline.load_corpora(run)
+        protocol = pipeline.protocol_of(corpora, run)
+        nets = pipeline.train_networks(protocol, run)
+        clustering = pipeline.cluster_all(nets, protocol, run)
+        sweep = pipeline.segment_sweep(protocol, run)
+    finally:
+        if saved is None:
+            os.environ.pop("DLWILD_HOME")
+        else:
+            os.environ["DLWILD_HOME"] = saved
+    return run, corpora, protocol, nets, clustering, sweep
+
+
+def test_the_experiment_clusters_every_system_at_every_size(experiment):
+    run, corpora, protocol, nets, clustering, sweep = experiment
+    assert corpora.train_name == "librispeech" and corpora.test_kind == "librispeech"
+    assert run.data_source == "real" and run.datasets[0]["files"] == 8
+    expected = {ClusterKey(kind, layer, n) for n in (2, 3) for kind, network in NETWORKS.items()
+                for layer in network.layers} | {ClusterKey("gmm", None, n) for n in (2, 3)}
+    assert set(clustering) == expected
+    for key, evaluation in clustering.items():
+        methods = {"ahc_best_cut"} if key.system == "gmm" else {
+            "ahc_best_cut", "ahc_true_k", "dominant_sets"}
+        assert set(evaluation.scores) == methods
+        assert evaluation.linkage.shape == (2 * key.speakers - 1, 4)
+        assert evaluation.ds_converged in ((None,) if key.system == "gmm" else (True, False))
+    assert set(sweep.mr) == set(TINY.sweep_ms) and sweep.speakers == 2
+    assert sweep.batches == 2 and all(0 <= v <= 1 for v in sweep.mr.values())
+    assert run.training_s > 0  # the networks' training time reaches the provenance
+
+
+def test_the_gmm_baseline_of_a_subset_is_the_subsets_own(experiment):
+    """The GMM distances are computed once on every test utterance and shared: the 2-speaker
+    baseline equals one fitted on the 2 speakers alone."""
+    from dlwild.speakers.evaluation import gmm_baseline, gmm_distances
+
+    run, _, protocol, _, clustering, _ = experiment
+    _, labels, groups = protocol.subset(2)
+    alone = gmm_baseline(gmm_distances(groups, TINY.gmm_components, run.seed), labels)
+    assert alone.scores == clustering[ClusterKey("gmm", None, 2)].scores
+
+
+def test_the_results_keep_the_records_shape_and_name_the_training_data(experiment):
+    from dlwild.core.results import dumps
+    from dlwild.speakers import figures
+
+    run, corpora, protocol, nets, clustering, sweep = experiment
+    metrics = pipeline.results_metrics(clustering, sweep, nets, protocol, run)
+    metrics = json.loads(dumps(metrics))  # as a results file holds it
+    assert set(metrics["clustering"]) == {k.label for k in clustering} | {"sweep"}
+    assert metrics["clustering"]["cnn2016/L7/2"]["ahc_best_cut"]["k"] >= 1
+    for kind in NETWORKS:
+        assert metrics["networks"][kind]["data"]["source"] == "real"
+        assert metrics["networks"][kind]["params"]["kind"] == kind
+    assert metrics["protocol"]["test_speakers"] == 3
+    assert metrics["settings"]["segment_ms"] == 400
+    assert len(figures.record_figures({"scale": "quick", "metrics": metrics})) == 4
+    measured = claims.measured_from(clustering, sweep.mr, data=corpora.train_name,
+                                    scale="quick", test_corpus=corpora.test_kind,
+                                    batches=pipeline.batches_trained(nets))
+    assert set(measured) == {c.id for c in claims.CLAIMS}
+    import matplotlib.pyplot as plt
+
+    plt.close("all")
+
+
+def test_the_runs_segment_length_is_the_bilstms(tmp_path):
+    utts = tone_corpus(tmp_path / "c", 8)
+    run = tiny_run(train_corpus=f"librispeech:{tmp_path / 'c'}", segment_ms=200)
+    assert pipeline.settings_of(run).segment_ms == 200
+    assert utts  # the corpus the run validated exists
+
+
+def test_resolve_corpus_uses_a_local_copy_and_says_so(tmp_path):
+    tone_corpus(tmp_path / "copy", 3)
+    utts, source = pipeline.resolve_corpus(f"librispeech:{tmp_path / 'copy'}", "auto")
+    assert len(utts) == 3 and isinstance(source, pipeline.LocalCopy)
+    assert source.record()["files"] == 3 and source.name == "librispeech"
+
+
+def test_a_bad_corpus_is_refused_by_the_declaration_before_any_work():
+    with pytest.raises(core_config.ConfigError, match="unknown corpus"):
+        tiny_run(train_corpus="voxceleb")
+    with pytest.raises(core_config.ConfigError, match="jobs"):
+        tiny_run(jobs=0)

@@ -10,7 +10,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from dlwild.core.report import Claim
+from dlwild.core.claims import Claim, Measured
+from dlwild.speakers.evaluation import ClusterKey, Evaluation, sizes
+from dlwild.speakers.settings import GMM
 
 MR_TOLERANCE_40 = 0.05  # 4 of 80 utterances
 
@@ -107,29 +109,25 @@ def sweep_shape(sweep: Mapping[int, float]) -> str:
     return "shortest" if sweep[lengths[0]] == low else "longest"
 
 
-def measured_from(results: dict, *, data: str, scale: str, test_corpus: str,
-                  batches: Mapping[str, int]) -> dict:
-    """Our value for every claim in :data:`CLAIMS`, from the chapter's evaluations.
-
-    ``results`` maps ``"<net>/<layer>/<n speakers>"`` (and ``"gmm/40"``) to the output of
-    :func:`dlwild.speakers.pipeline.summary`, and ``"sweep"`` to ``{segment_ms: MR}``;
-    ``batches`` gives the minibatches each network was trained for."""
-    from dlwild.core.report import Measured
-
+def measured_from(clustering: Mapping[ClusterKey, Evaluation], sweep: Mapping[int, float], *,
+                  data: str, scale: str, test_corpus: str, batches: Mapping[str, int]
+                  ) -> dict[str, Measured]:
+    """Our value for every claim in :data:`CLAIMS`, from the typed clusterings, the sweep
+    (``{ms: MR (a+b)}``) and the minibatches each network trained (``batches``)."""
     why = absolute_comparable(test_corpus, scale, batches)
+    n40, n80 = min(sizes(clustering)), max(sizes(clustering))
 
-    def mr(key: str, method: str = "ahc_best_cut", definition: str = "mr_legacy") -> float:
-        return float(results[key][method][definition])
+    def mr(system: str, layer: str | None, method: str = "ahc_best_cut",
+           definition: str = "mr_legacy", n: int = n40) -> float:
+        return clustering[ClusterKey(system, layer, n)].mr(method, definition)
 
-    n40 = min(int(k.rsplit("/", 1)[1]) for k in results if k.startswith("cnn2017/L7/"))
-    n80 = max(int(k.rsplit("/", 1)[1]) for k in results if k.startswith("cnn2017/L7/"))
     where = f"{data}, {n40} test speakers"
     both = f"{data}, {n40} and {n80} test speakers" if n80 != n40 else where
 
-    def absolute(value: float, note: str = "") -> Measured:
-        return Measured(value, data=where, scale=scale, not_comparable=why, note=note)
+    def absolute(value: float) -> Measured:
+        return Measured(value, data=where, scale=scale, not_comparable=why)
 
-    sweep = {int(ms): float(v) for ms, v in results["sweep"].items()}
+    sweep = {int(ms): float(v) for ms, v in sweep.items()}
     shape = sweep_shape(sweep)
     n_items = 2 * n40
     profile = ", ".join(f"{ms} ms {round(v * n_items)}" for ms, v in sorted(sweep.items()))
@@ -138,32 +136,31 @@ def measured_from(results: dict, *, data: str, scale: str, test_corpus: str,
                              "cannot be seen",
                  "longest": "lowest at the longest length tried",
                  "flat": "an end of the range ties with the lowest"}[shape]
-    evaluations = [m for k, v in results.items() if k != "sweep" for m in v.values()]
+    evaluations = [m for e in clustering.values() for m in e.scores.values()]
     ordered = all(e["mr_legacy"] >= e["mr_annpr2018"] - 1e-12 and
                   e["mr_annpr2018"] >= e["mr_hungarian"] - 1e-12 for e in evaluations)
-    l7, l8 = mr(f"cnn2016/L7/{n40}"), mr(f"cnn2016/L8/{n40}")
-    pkld = mr(f"cnn2017/L7/{n40}")
-    ds = mr(f"cnn2016/L7/{n40}", "dominant_sets", "mr_hungarian")
-    pairs = {net: (mr(f"{net}/{n40}", "dominant_sets", "mr_hungarian"),
-                   mr(f"{net}/{n40}", "ahc_true_k", "mr_hungarian"))
-             for net in ("cnn2016/L7", "bilstm2018/L3")}
+    l7, l8 = mr("cnn2016", "L7"), mr("cnn2016", "L8")
+    pkld, rnn = mr("cnn2017", "L7"), mr("bilstm2018", "L3")
+    pairs = {f"{net}/{layer}": (mr(net, layer, "dominant_sets", "mr_hungarian"),
+                                mr(net, layer, "ahc_true_k", "mr_hungarian"))
+             for net, layer in (("cnn2016", "L7"), ("bilstm2018", "L3"))}
     # at quick scale the CNNs see a few hundred minibatches (the papers: 10k-30k): comparing
     # two barely trained nets with each other tests nothing about the papers' relation
     cnn_untrained = None if scale == "full" else (
         f"{scale} scale: the CNNs get {batches['cnn2016']:,} and {batches['cnn2017']:,} "
         f"minibatches instead of the papers' 10k-30k and cluster near chance (L7 MR {l7:.2f}); "
         "the full-scale run tests this")
-    learned = min(l7, pkld, mr(f"bilstm2018/L3/{n40}"))
-    gmm = mr(f"gmm/{n40}")
+    learned, gmm = min(l7, pkld, rnn), mr(GMM, None)
     return {
         "mlsp2016_l7_40": absolute(l7),
         "mlsp2016_l8_40": absolute(l8),
         "mlsp2017_pkld_40": absolute(pkld),
-        "mlsp2017_pkld_80": Measured(mr(f"cnn2017/L7/{n80}"), data=f"{data}, {n80} test speakers",
-                                     scale=scale, not_comparable=why),
-        "annpr2018_rnn_40": absolute(mr(f"bilstm2018/L3/{n40}", definition="mr_annpr2018")),
-        "acm2009_gmm_40": absolute(mr(f"gmm/{n40}", definition="mr_acm2009")),
-        "icpr2018_scds_40": absolute(ds),
+        "mlsp2017_pkld_80": Measured(mr("cnn2017", "L7", n=n80),
+                                     data=f"{data}, {n80} test speakers", scale=scale,
+                                     not_comparable=why),
+        "annpr2018_rnn_40": absolute(mr("bilstm2018", "L3", definition="mr_annpr2018")),
+        "acm2009_gmm_40": absolute(mr(GMM, None, definition="mr_acm2009")),
+        "icpr2018_scds_40": absolute(mr("cnn2016", "L7", "dominant_sets", "mr_hungarian")),
         "rel_hidden_beats_softmax": Measured(l7 < l8, data=where, scale=scale,
                                              not_comparable=cnn_untrained,
                                              note=f"L7 {l7:.3f} vs L8 {l8:.3f}"),

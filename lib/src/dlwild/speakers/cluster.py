@@ -8,6 +8,7 @@ from __future__ import annotations
 import math
 import warnings
 from collections.abc import Callable, Hashable, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -19,10 +20,12 @@ if TYPE_CHECKING:
 
 __all__ = [
     "DISTANCES",
+    "DominantSets",
     "affinity_matrix",
     "agglomerative",
     "at_true_k",
     "best_cut",
+    "cut_height",
     "dominant_sets",
     "dominant_sets_from_affinity",
     "labels_at",
@@ -119,6 +122,19 @@ def labels_at(linkage: np.ndarray, k: int) -> np.ndarray:
     raise AssertionError("unreachable")  # pragma: no cover
 
 
+def cut_height(linkage: np.ndarray, k: int) -> float:
+    """The height at which a horizontal line cuts the dendrogram into ``k`` clusters: midway
+    between the last merge made and the first one left (at the top merge for k = 1)."""
+    n = _check_linkage(linkage)
+    if not 1 <= k <= n:
+        raise ValueError(f"k must be between 1 and the number of items ({n}), got {k}")
+    heights = np.asarray(linkage)[:, 2]
+    if k == 1:
+        return float(heights[-1])
+    below = float(heights[n - k - 1]) if k < n else 0.0
+    return (below + float(heights[n - k])) / 2
+
+
 def best_cut(
     linkage: np.ndarray, true: Sequence[Hashable], metric: Metric = mr_legacy
 ) -> tuple[int, np.ndarray, float]:
@@ -164,7 +180,8 @@ def _torch_dtype(dtype: str) -> torch.dtype:
 
 
 def affinity_matrix(
-    X: np.ndarray, metric: str = "cosine", n_neighbours: int = 7, *, device: str = "auto",
+    X: np.ndarray, metric: str = "cosine", n_neighbours: int = 7, *,
+    device: str | torch.device = "auto",
     dtype: str = "float64",
 ) -> torch.Tensor:
     """ICPR 2018 graph (digest §4.5): ``a_ij = exp(-d_ij / (sigma_i sigma_j))``, ``a_ii = 0``,
@@ -180,7 +197,7 @@ def affinity_matrix(
     if not isinstance(n_neighbours, int) or n_neighbours < 1:
         raise ValueError(f"n_neighbours must be a positive integer, got {n_neighbours!r}")
     X = _check_embeddings(X, need_norm=metric in ("cosine", "angular"))
-    dev = select_device(device)
+    dev = device if isinstance(device, torch.device) else select_device(device)
     x = torch.as_tensor(X, dtype=_torch_dtype(dtype), device=dev)
     n = x.shape[0]
     if metric == "euclidean":
@@ -199,18 +216,13 @@ def affinity_matrix(
     return a
 
 
-def replicator_dynamics(
-    A: torch.Tensor | np.ndarray, x0: torch.Tensor | np.ndarray | None = None, *,
-    epsilon: float = 1e-6, max_iter: int = 10_000, check_every: int = 64,
-) -> tuple[torch.Tensor, int]:
-    """Discrete replicator dynamics ``x <- x * (A x) / (x^T A x)`` from ``x0`` (default: the
-    barycentre), stopped at the first t with ``||x(t+1) - x(t)||_2 <= epsilon`` (ICPR 2018, digest
-    §4.5).  Iterations run in batches of ``check_every`` matrix-vector products with one
-    convergence check per batch; the returned ``x(t+1)`` and iteration count are exactly those of
-    a step-by-step loop.  Returns ``(x, iterations)``; warns if ``max_iter`` is reached."""
+def _replicate(
+    A: torch.Tensor, x0: torch.Tensor | np.ndarray | None, epsilon: float, max_iter: int,
+    check_every: int,
+) -> tuple[torch.Tensor, int, bool]:
+    """The replicator dynamics of :func:`replicator_dynamics`: ``(x, iterations, converged)``."""
     import torch
 
-    A = torch.as_tensor(A)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"affinity must be a square matrix, got shape {tuple(A.shape)}")
     if epsilon <= 0 or max_iter < 1 or check_every < 1:
@@ -231,19 +243,56 @@ def replicator_dynamics(
         hit = torch.nonzero(torch.stack(diffs) <= epsilon)
         if hit.numel():
             first = int(hit[0, 0])
-            return xs[first], done + first + 1
+            return xs[first], done + first + 1, True
         done += steps
-    warnings.warn(
-        f"replicator dynamics did not reach epsilon={epsilon:g} in {max_iter} iterations",
-        RuntimeWarning, stacklevel=2,
-    )
-    return x, done
+    return x, done, False
+
+
+def replicator_dynamics(
+    A: torch.Tensor | np.ndarray, x0: torch.Tensor | np.ndarray | None = None, *,
+    epsilon: float = 1e-6, max_iter: int = 10_000, check_every: int = 64,
+) -> tuple[torch.Tensor, int]:
+    """Discrete replicator dynamics ``x <- x * (A x) / (x^T A x)`` from ``x0`` (default: the
+    barycentre), stopped at the first t with ``||x(t+1) - x(t)||_2 <= epsilon`` (ICPR 2018, digest
+    §4.5).  Iterations run in batches of ``check_every`` matrix-vector products with one
+    convergence check per batch; the returned ``x(t+1)`` and iteration count are exactly those of
+    a step-by-step loop.  Returns ``(x, iterations)``; warns if ``max_iter`` is reached."""
+    import torch
+
+    x, iterations, converged = _replicate(torch.as_tensor(A), x0, epsilon, max_iter,
+                                          check_every)
+    if not converged:
+        warnings.warn(
+            f"replicator dynamics did not reach epsilon={epsilon:g} in {max_iter} iterations",
+            RuntimeWarning, stacklevel=2,
+        )
+    return x, iterations
+
+
+@dataclass(frozen=True)
+class DominantSets:
+    """A dominant-sets clustering: ``labels`` in peeling order, and ``unconverged``, the peels
+    whose replicator dynamics stopped at ``max_iter`` (they take the state reached)."""
+
+    labels: np.ndarray
+    peels: int
+    unconverged: int
+
+    @property
+    def converged(self) -> bool:
+        """True when every peel's dynamics reached epsilon within the iteration limit."""
+        return self.unconverged == 0
+
+    @property
+    def k(self) -> int:
+        """Number of clusters found."""
+        return int(len(set(self.labels.tolist())))
 
 
 def dominant_sets_from_affinity(
     A: torch.Tensor | np.ndarray, *, theta: float = 0.1, epsilon: float = 1e-6,
     max_iter: int = 10_000, check_every: int = 64,
-) -> np.ndarray:
+) -> DominantSets:
     """Peel dominant sets off an affinity graph (ICPR 2018, digest §4.5): run the replicator
     dynamics on the unassigned nodes, take ``{i : x_i > theta * max(x)}`` as the next cluster,
     remove it and repeat until every node is assigned.  Labels 0, 1, ... in peeling order.
@@ -260,7 +309,7 @@ def dominant_sets_from_affinity(
     n = A.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     remaining = torch.ones(n, dtype=torch.bool, device=A.device)
-    cluster = 0
+    cluster = peels = unconverged = 0
     while bool(remaining.any()):
         # The dynamics run on the sub-graph of the unassigned nodes only: the same result as on
         # the whole graph with zero mass on assigned nodes (multiplicative updates keep them at
@@ -274,24 +323,26 @@ def dominant_sets_from_affinity(
                 labels[i] = cluster
                 cluster += 1
             break
-        x, _ = replicator_dynamics(sub, x0, epsilon=epsilon, max_iter=max_iter,
-                                   check_every=check_every)
+        x, _, converged = _replicate(sub, x0, epsilon, max_iter, check_every)
+        peels += 1
+        unconverged += not converged
         members = idx[x > theta * x.max()]
         labels[members.cpu().numpy()] = cluster
         remaining[members] = False
         cluster += 1
-    return labels
+    return DominantSets(labels, peels, unconverged)
 
 
 def dominant_sets(
     X: np.ndarray, metric: str = "cosine", *, theta: float = 0.1, epsilon: float = 1e-6,
     n_neighbours: int = 7, max_iter: int = 10_000, check_every: int = 64,
-    device: str = "auto", dtype: str = "float64",
-) -> np.ndarray:
+    device: str | torch.device = "auto", dtype: str = "float64",
+) -> DominantSets:
     """Speaker clustering by dominant sets (SCDS, Hibraj et al., ICPR 2018; digest §4.5): no k is
     needed.  Defaults are the paper's: cosine distance, local scaling over 7 neighbours,
     theta = 0.1, epsilon = 1e-6 ("SCDSbest" used theta 0.15 / 0.67 and epsilon 1e-6 / 1e-7);
-    ``max_iter`` is ours.  ``X`` is ``(items, dims)``; returns int labels in peeling order."""
+    ``max_iter`` is ours.  ``X`` is ``(items, dims)``; returns :class:`DominantSets` (int labels
+    in peeling order and whether the dynamics converged)."""
     A = affinity_matrix(X, metric, n_neighbours, device=device, dtype=dtype)
     return dominant_sets_from_affinity(A, theta=theta, epsilon=epsilon, max_iter=max_iter,
                                        check_every=check_every)

@@ -508,10 +508,10 @@ def _fsdd(files: Iterable[Path], root: Path) -> list[Utterance]:
     )
 
 
-def load_corpus(spec: str) -> list[Utterance]:
-    """Utterances of ``spec``: ``"librispeech"`` or ``"fsdd"`` (the registered data sets,
-    through :func:`dlwild.core.data.fetch`: cache, mirror, download) or ``"<name>:<path>"``
-    for a local copy (``timit:/data/TIMIT``; TIMIT is licensed and never registered)."""
+def check_corpus_spec(spec: str) -> tuple[str, Path | None]:
+    """The corpus name and, for ``"<name>:<path>"``, the existing path of a local copy;
+    CorpusError (a ValueError) for an unknown name, an empty or missing path, or TIMIT
+    without a path (licensed by the LDC, never registered)."""
     name, sep, location = spec.partition(":")
     name = name.strip().lower()
     if name not in CORPORA:
@@ -519,18 +519,30 @@ def load_corpus(spec: str) -> list[Utterance]:
             f"unknown corpus {spec!r}; use one of {', '.join(CORPORA)}, optionally as "
             "'<name>:<path>' for a local copy"
         )
-    if sep:
-        if not location.strip():
-            raise CorpusError(f"{spec!r}: the path after ':' is empty")
-        path = Path(location.strip()).expanduser()
+    if not sep:
+        if CORPORA[name] is None:
+            raise CorpusError(
+                "TIMIT is licensed by the LDC and not in the data registry; pass the path of "
+                "your copy as 'timit:/path/to/TIMIT'"
+            )
+        return name, None
+    if not location.strip():
+        raise CorpusError(f"{spec!r}: the path after ':' is empty")
+    path = Path(location.strip()).expanduser()
+    if not path.exists():
+        raise CorpusError(f"{spec!r}: {path} does not exist")
+    return name, path
+
+
+def load_corpus(spec: str) -> list[Utterance]:
+    """Utterances of ``spec``: ``"librispeech"`` or ``"fsdd"`` (the registered data sets,
+    through :func:`dlwild.core.data.fetch`: cache, mirror, download) or ``"<name>:<path>"``
+    for a local copy (``timit:/data/TIMIT``; TIMIT is licensed and never registered)."""
+    name, path = check_corpus_spec(spec)
+    if path is not None:
         reader = {"librispeech": read_librispeech, "timit": read_timit, "fsdd": read_fsdd}[name]
         return reader(path)
     dataset = CORPORA[name]
-    if dataset is None:
-        raise CorpusError(
-            "TIMIT is licensed by the LDC and not in the data registry; pass the path of your "
-            "copy as 'timit:/path/to/TIMIT'"
-        )
     from dlwild.core import data
 
     fetched = data.fetch(dataset)
