@@ -3,6 +3,7 @@ answers (no training)."""
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -177,6 +178,7 @@ def test_the_findings_quote_the_40_speaker_set(clustering, nets, protocol):
     assert values["spk_cnn_claims"] == "marked not comparable"
     assert values["spk_test_voices"].startswith("LibriSpeech speakers")
     assert values["spk_segment_ms"] == "400"
+    assert values["spk_step_share"] == "100%"  # 2 s for 1,200 minibatches each
     full = prose.findings(clustering, SWEEP, nets, protocol, SETTINGS["full"], scale="full",
                           test_kind="synthetic")
     assert full["spk_cnn_claims"] == "judged" and full["spk_width_pct"] == "100%"
@@ -192,6 +194,14 @@ def test_the_sweep_values_count_misclustered_utterances():
     assert values["spk_sweep_batches"] == "300"
     assert values["spk_full_sweep_range"] == "20–1000"
     assert values["spk_full_max_speakers"] == "80"
+
+
+def test_step_share_compares_seconds_per_minibatch(nets):
+    fast = dataclasses.replace(nets["bilstm2018"], history=History(epochs=[
+        {"epoch": 1, "train_loss": 1.0, "seconds": 0.5}]))
+    assert prose.step_share(fast, nets["cnn2016"]) == "25%"
+    untimed = dataclasses.replace(nets["cnn2016"], history=History(epochs=[{"epoch": 1}]))
+    assert prose.step_share(fast, untimed) == "–"
 
 
 def test_mr_ratio_of_perfect_clusterings_is_one():

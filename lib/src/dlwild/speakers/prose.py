@@ -7,6 +7,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlwild.core.claims import format_value
+from dlwild.core.provenance import training_seconds
 from dlwild.speakers import claims
 from dlwild.speakers.embeddings import Trained
 from dlwild.speakers.evaluation import Clustering, ClusterKey, sizes
@@ -109,6 +110,13 @@ def mr_ratio(clustering: Clustering) -> float:
     return max(ratios, default=1.0)
 
 
+def step_share(net: Trained, other: Trained) -> str:
+    """How long one of ``net``'s minibatches trained (validation included) as a share of one of
+    ``other``'s, from their learning curves' epoch times."""
+    mine, theirs = (training_seconds(t.history) / t.params["batches"] for t in (net, other))
+    return f"{mine / theirs:.0%}" if theirs > 0 else "–"
+
+
 def sweep_values(sweep: Sweep, settings: Settings) -> dict[str, str]:
     """The sweep's range, misclustered utterances per length, their spread and where the MR is
     lowest; the full run's sweep for comparison."""
@@ -154,6 +162,7 @@ def findings(clustering: Clustering, sweep: Sweep, nets: Mapping[str, Trained],
     texts.update({f"spk_{kind}_batches": _n(t.params["batches"]) for kind, t in nets.items()})
     texts.update({f"spk_{kind}_params": _n(t.n_parameters) for kind, t in nets.items()})
     texts.update(sweep_values(sweep, settings))
+    texts["spk_step_share"] = step_share(nets["bilstm2018"], nets["cnn2016"])
     texts.update({
         "spk_n40": str(n40), "spk_scale": scale, "spk_mr_ratio": f"{mr_ratio(clustering):.1f}",
         "spk_rnn_vs_gmm": "beats" if rnn < gmm else "does not beat",

@@ -90,20 +90,23 @@ SETTINGS = {
         sweep_ms=(20, 50, 100, 200, 300, 400, 600, 800, 1000), sweep_batches=5_000,
         batches_per_epoch=100, val_snippets=2_000,
     ),
-    # A few CPU minutes: the same protocol and data, narrower dense layers (10 % of the
-    # papers' widths), smaller LSTMs, far fewer minibatches, Adam for the pairwise nets (the
+    # About four minutes on a 2-core CPU with a cold cache: the same protocol and data,
+    # narrower dense layers (10 % of the papers' widths), smaller LSTMs, far fewer
+    # minibatches (epochs of 10, validated on 160 snippets), Adam for the pairwise nets (the
     # MLSP 2016 net keeps its Nesterov SGD: Adam at 1e-3 kills its ReLUs in the first steps),
-    # and CNN minibatches of 32 and 50 (their conv layers cost ~1 s per 64 snippets on 2
-    # cores): the CNNs stay barely trained, the chapter says so. Pairwise (PKLD) batches hold 5
-    # snippets per speaker: with the papers' i.i.d. draw only ~1 % of the pairs share a
-    # speaker, which 10k-30k minibatches make up for and a quick run cannot.
+    # CNN minibatches of 32 and 50. The CNNs' conv layers cost ~1 s per 64 snippets on 2
+    # cores, so they get 30 minibatches (3 epochs): barely trained, the chapter says so; the
+    # BiLSTM gets 600, and each swept length 160. Pairwise (PKLD) batches hold 5 snippets per
+    # speaker: with the papers' i.i.d. draw only ~1 % of the pairs share a speaker, which
+    # 10k-30k minibatches make up for and a quick run cannot.
     "quick": Settings(
         n_train_speakers=100, n_test_speakers=(40, 80), hidden_scale=0.1, lstm_units=64,
-        batches={"cnn2016": 150, "cnn2017": 150, "bilstm2018": 1200},
+        batches={"cnn2016": 30, "cnn2017": 30, "bilstm2018": 600},
         per_speaker={"cnn2016": 1, "cnn2017": 5, "bilstm2018": 5},
         batch_size={"cnn2016": 32, "cnn2017": 50, "bilstm2018": 100},
         optimizer={"cnn2016": "nesterov", "cnn2017": "adam", "bilstm2018": "adam"},
-        sweep_ms=(50, 100, 200, 400, 800), sweep_batches=300, gmm_components=8,
+        sweep_ms=(50, 100, 200, 400, 800), sweep_batches=160, gmm_components=8,
+        batches_per_epoch=10, val_snippets=160,
     ),
 }
 
