@@ -9,6 +9,7 @@ import json
 import numpy as np
 import pandas as pd
 import pytest
+import torch
 from scores import small_dataset
 from test_detector import TINY, fake_detector, hand_made_evaluation
 
@@ -140,3 +141,12 @@ def test_real_pages_are_evaluated_like_the_test_pages(tmp_path):
     truth = real.evaluation.truth[0]
     assert truth.width == pytest.approx(pages[0].width * work.interline / 10, abs=1)
     assert set(real.evaluation.ap.ap50) == set(work.classes)
+
+
+def test_cpu_threads_are_set_inside_the_block_and_restored():
+    before = torch.get_num_threads()
+    with dp.cpu_threads(1):
+        assert torch.get_num_threads() == 1
+    assert torch.get_num_threads() == before
+    with dp.cpu_threads(None):
+        assert torch.get_num_threads() == before

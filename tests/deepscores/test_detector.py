@@ -163,3 +163,24 @@ def test_trained_detector_and_method_constants_in_words():
     assert constants["ds_loss_weights"] == "2, 1, 1" and constants["ds_loss_weight_sum"] == "4"
     assert constants["ds_loss_weights_sum_text"] == "2 + 1 + 1"
     assert constants["ds_loss_window"] == "5" and constants["ds_min_radius"] == "4"
+
+
+def test_two_schedules_train_side_by_side_and_load_like_one(tmp_path, monkeypatch):
+    tiny_dataset = small_dataset()
+    work = dd.DetectorPages.of(tiny_dataset, TINY)
+    store = ArtifactCache(tmp_path)
+    joint, paper = dd.train_detectors(work, TINY, seed=0, device="cpu",
+                                      schedules=("joint", "paper"), store=store,
+                                      progress=False, workers=2)
+    assert (joint.params["schedule"], paper.params["schedule"]) == ("joint", "paper")
+    assert len(list(store.root.glob("deepscores-dwd/*"))) == 2
+    # trained in worker processes, loaded here: the same as asking for one of them alone
+    monkeypatch.setattr(dd.train, "fit", lambda *a, **k: pytest.fail("trained again"))
+    alone = dd.train_detector(work, TINY, seed=0, device="cpu", schedule="paper", store=store,
+                              progress=False)
+    for a, b in zip(alone.model.state_dict().values(), paper.model.state_dict().values(),
+                    strict=True):
+        assert torch.equal(a, b)
+    again = dd.train_detectors(work, TINY, seed=0, device="cpu", schedules=("paper", "joint"),
+                               store=store, progress=False)  # all cached: no process started
+    assert [d.params["schedule"] for d in again] == ["paper", "joint"]

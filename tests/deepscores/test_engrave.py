@@ -203,3 +203,14 @@ def test_malformed_score_names_the_piece():
         engrave(broken, piece="snippet-broken")
     with pytest.raises(EngraveError, match="nonsense.*could not load"):
         engrave("this is no score", piece="nonsense")
+
+
+def test_music21_is_imported_without_its_notebook_hook():
+    import music21
+
+    from dlwild.deepscores.engrave import import_music21, music21_version
+
+    import_music21()
+    timer = getattr(music21.ipython21, "t", None)  # set only when imported in a notebook
+    assert timer is None or not timer.is_alive()
+    assert music21_version() == music21.__version__

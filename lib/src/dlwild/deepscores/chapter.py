@@ -53,7 +53,7 @@ CHAPTER = Chapter(
     try_this=(
         TryThis("schedule=paper", watch="the schedule comparison and the learning curves",
                 expect="the staged schedule trains the heads one after another; at quick "
-                       "scale its AP stays near the joint schedule's while the energy loss "
+                       "scale it stays below the joint schedule's AP, and its energy loss "
                        "jumps during the class and box stages"),
         TryThis("fonts=['Leipzig']", watch="the data-set table and the detector's AP",
                 expect="one font gives fewer, more uniform pages: the AP on its own font "

@@ -191,8 +191,6 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
     Pieces come from music21's corpus for ``composer`` (seeded order), or from ``sources``
     (name -> MusicXML/MEI text). Unusable pieces are skipped and logged; EngraveError when
     none is usable. ``workers`` processes engrave side by side (the pages do not change)."""
-    import music21
-
     fonts = list(fonts)
     bad = [f for f in fonts if f not in FONTS]
     if not fonts or bad or len(set(fonts)) != len(fonts):
@@ -209,7 +207,7 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
         data: dict[str, Any] = {"sources": {name: hashlib.sha256(text.encode()).hexdigest()
                                             for name, text in sorted(sources.items())}}
     else:
-        data = {"corpus": composer, "music21": music21.__version__}
+        data = {"corpus": composer, "music21": engraver.music21_version()}
     data["verovio"] = engraver.verovio_version()
     parts = {"code": code_hash(*ENGRAVING_CODE), "params": params, "data": data}
 
@@ -365,11 +363,9 @@ class Corpus:
 
 def corpus_record(dataset: EngravedDataset) -> Corpus:
     """What the engraved data set was made from, with its checksum (:func:`dataset_sha256`)."""
-    import music21
-
     return Corpus(pieces=[*dataset.train_pieces, *dataset.test_pieces],
                   fonts=list(dataset.params.get("fonts", [])), pages=len(dataset.pages()),
-                  music21=music21.__version__, verovio=engraver.verovio_version(),
+                  music21=engraver.music21_version(), verovio=engraver.verovio_version(),
                   sha256=dataset.sha256)
 
 

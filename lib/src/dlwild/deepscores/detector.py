@@ -22,7 +22,7 @@ from dlwild.deepscores import claims, watershed
 from dlwild.deepscores.annotations import Page, class_counts
 from dlwild.deepscores.chapter import CHAPTER
 from dlwild.deepscores.classify import top_classes
-from dlwild.deepscores.dataset import EngravedDataset
+from dlwild.deepscores.dataset import EngravedDataset, default_workers
 from dlwild.deepscores.dwd import DWDNet, LossMemory
 from dlwild.deepscores.dwd_loss import DWDLoss, Schedule, rmsprop
 from dlwild.deepscores.dwd_targets import (
@@ -136,6 +136,17 @@ def train_detector(pages: DetectorPages, settings: Settings, *, seed: int,
     """Train a DWD on crops of the training pages for ``settings.steps`` iterations of batch 1,
     each epoch watched on ``settings.val_crops`` fixed crops per test page (monitoring only:
     nothing is selected by them); trained once, then loaded (``CHAPTER.train_cached``)."""
+    return _detector(pages, settings, seed=seed, device=device, schedule=schedule, store=store,
+                     progress=progress)
+
+
+class _NotCached(Exception):
+    """Raised instead of training when only a cached detector is wanted."""
+
+
+def _detector(pages: DetectorPages, settings: Settings, *, seed: int,
+              device: torch.device | str, schedule: str, store: Any, progress: bool,
+              cached_only: bool = False) -> TrainedDetector:
     classes = list(pages.classes)
     config = TargetConfig(e_max=settings.e_max)
     crops = DWDCrops(pages.train, class_index(classes), crop=settings.crop, config=config,
@@ -157,6 +168,8 @@ def train_detector(pages: DetectorPages, settings: Settings, *, seed: int,
         return DWDNet(len(classes), settings.e_max, width=settings.width)
 
     def fit(model: nn.Module, checkpoint: Path) -> train.History:
+        if cached_only:
+            raise _NotCached(schedule)
         return train.fit(model, crops, loss_fn=loss,
                          evaluate=loss.metrics if val is not None else None, val_data=val,
                          optimizer=optimizer_for(settings.optimizer, settings.lr),
@@ -168,6 +181,45 @@ def train_detector(pages: DetectorPages, settings: Settings, *, seed: int,
                                           fit=fit, seed=seed, store=store)
     model.to(device).eval()
     return TrainedDetector(model, classes, history, params)
+
+
+def _train_in_worker(pages: DetectorPages, settings: Settings, seed: int, schedule: str,
+                     store: Any, threads: int) -> None:
+    """Train one detector into the cache in a worker process on ``threads`` CPU threads."""
+    torch.set_num_threads(threads)
+    _detector(pages, settings, seed=seed, device="cpu", schedule=schedule, store=store,
+              progress=False)
+
+
+def train_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
+                    device: torch.device | str, schedules: Sequence[str], store: Any = None,
+                    progress: bool = True, workers: int | None = None) -> list[TrainedDetector]:
+    """One detector per schedule (see :func:`train_detector`). On a CPU those not cached yet
+    train side by side, one process each with the cores shared among them (small
+    convolutions use two cores better as two processes than as two threads of one)."""
+    missing = []
+    for name in schedules:
+        try:
+            _detector(pages, settings, seed=seed, device="cpu", schedule=name, store=store,
+                      progress=False, cached_only=True)
+        except _NotCached:
+            missing.append(name)
+    cores = default_workers()
+    workers = min(len(missing), cores) if workers is None else workers
+    if len(missing) > 1 and workers > 1 and torch.device(device).type == "cpu":
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        print(f"training the {' and the '.join(missing)} detector side by side in {workers} "
+              "processes ...", flush=True)
+        threads = max(1, cores // workers)
+        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
+            jobs = [pool.submit(_train_in_worker, pages, settings, seed, name, store, threads)
+                    for name in missing]
+            for job in jobs:
+                job.result()
+    return [train_detector(pages, settings, seed=seed, device=device, schedule=name,
+                           store=store, progress=progress) for name in schedules]
 
 
 @dataclass

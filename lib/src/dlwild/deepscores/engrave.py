@@ -315,9 +315,28 @@ def engrave(score: str, *, piece: str, font: str = "Leipzig",
     return pages
 
 
+def import_music21() -> None:
+    """Import music21 without its notebook hook: in a Jupyter kernel, music21 loads an IPython
+    extension a second after its import that switches matplotlib's inline figures to 'retina',
+    which this IPython cannot show as PNG, so every later figure of the page would be lost."""
+    import music21
+
+    timer = getattr(music21.ipython21, "t", None)
+    if timer is not None:
+        timer.cancel()
+
+
+def music21_version() -> str:
+    """music21's version, read from its installed metadata (recorded with the pages)."""
+    from importlib.metadata import version
+
+    return version("music21")
+
+
 def corpus_pieces(composer: str = "bach") -> list[str]:
     """Scores of ``composer`` in music21's bundled corpus, as corpus-relative paths (e.g.
     'bach/bwv66.6.mxl'), sorted."""
+    import_music21()
     from music21 import common, corpus
 
     root = Path(common.getCorpusFilePath())
@@ -329,6 +348,7 @@ def corpus_pieces(composer: str = "bach") -> list[str]:
 def corpus_score(piece: str) -> str:
     """MusicXML text of corpus piece ``piece``, parsed and exported by music21; EngraveError
     naming the piece when music21 cannot."""
+    import_music21()
     from music21 import corpus
     from music21.musicxml.m21ToXml import GeneralObjectExporter
 

@@ -9,8 +9,9 @@ of an unchanged chapter skips the training."""
 
 from __future__ import annotations
 
+import contextlib
 import tempfile
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +43,18 @@ from dlwild.deepscores.settings import Settings
 from dlwild.deepscores.stats import BackgroundTable, PageStatistics
 
 # --- the classifier --------------------------------------------------------------------
+
+
+@contextlib.contextmanager
+def cpu_threads(threads: int | None) -> Iterator[None]:
+    """torch's CPU threads set to ``threads`` inside the block (None: unchanged)."""
+    before = torch.get_num_threads()
+    if threads is not None:
+        torch.set_num_threads(threads)
+    try:
+        yield
+    finally:
+        torch.set_num_threads(before)
 
 
 @dataclass
@@ -153,8 +166,10 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
                                          device=device, checkpoint=checkpoint,
                                          progress=progress, config=params)
 
-    model, history = CHAPTER.train_cached("classifier", params=params, data=data, make=make,
-                                          fit=fit, seed=seed, store=store)
+    with cpu_threads(settings.classifier_threads if torch.device(device).type == "cpu"
+                     else None):
+        model, history = CHAPTER.train_cached("classifier", params=params, data=data,
+                                              make=make, fit=fit, seed=seed, store=store)
     model.to(device).eval()
     predicted = classify.predict(model, test_set, device=device)
     return ClassifierRun(train_set, test_set, model, history, predicted, params)
