@@ -40,12 +40,14 @@ import json, resource, sys, time
 import numpy as np, torch
 from skimage.transform import rescale
 from dlwild.deepscores import dwd, dwd_targets, engrave, watershed
+from dlwild.deepscores.settings import SETTINGS
 torch.set_num_threads(2)
+quick = SETTINGS["quick"]
 scale, piece = float(sys.argv[1]), sys.argv[2]
 page = engrave.engrave(engrave.corpus_score(piece), piece=piece)[0]
 image = page.image if scale == 1 else (rescale(page.image / 255.0, scale) * 255).astype(np.uint8)
 classes = sorted({s.cls for s in page.page.symbols})
-model = dwd.DWDNet(len(classes), width=16).eval()
+model = dwd.DWDNet(len(classes), quick.e_max, width=quick.width).eval()
 x = dwd_targets.image_to_input(image)[None]
 with torch.no_grad():
     t0 = time.perf_counter(); out = model(x); forward = time.perf_counter() - t0
