@@ -152,3 +152,21 @@ def test_declarations_are_found_by_convention_or_the_notebook_header():
         load("probe", {"dlwild": {"chapter": "chapter_sources:TINY"}})
     with pytest.raises(config.ConfigError, match="is not a dlwild.core.chapter.Chapter"):
         load("tiny", {"dlwild": {"chapter": "chapter_sources:HEADER"}})
+
+
+def test_the_shared_training_loop_is_part_of_every_chapters_training_code():
+    from dlwild.core.chapter import CORE_TRAINING_CODE
+
+    demo = chapter(training_code=("dlwild.core.chapter", "dlwild.core.train"))
+    assert demo.training_modules()[:len(CORE_TRAINING_CODE)] == CORE_TRAINING_CODE
+    assert demo.training_modules().count("dlwild.core.train") == 1
+    assert "dlwild.core.checkpoint" in chapter().training_modules()
+
+
+def test_a_check_raising_os_errors_is_a_clear_config_error():
+    def exists(path):
+        raise FileNotFoundError(f"{path} does not exist")
+
+    demo = chapter(params={"pages": Param(None, str, optional=True, check=exists)})
+    with pytest.raises(config.ConfigError, match="pages='/nope': /nope does not exist"):
+        demo.validate({"pages": "/nope"})

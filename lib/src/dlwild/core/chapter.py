@@ -76,7 +76,7 @@ class Param:
         if self.check is not None:
             try:
                 self.check(value)
-            except (ValueError, TypeError) as exc:
+            except (ValueError, TypeError, OSError) as exc:
                 raise config.ConfigError(f"{name}={value!r}: {exc}") from exc
         return value
 
@@ -105,6 +105,11 @@ def _device_available(device: str) -> None:
     """Refuse ``cuda`` without a GPU before any work starts (resolution: Chapter.start)."""
     config.select_device(device)
 
+
+#: The shared training loop's modules: part of every chapter's training code (what trained
+#: networks depend on), whatever the chapter lists.
+CORE_TRAINING_CODE = ("dlwild.core.train", "dlwild.core.batches", "dlwild.core.checkpoint",
+                      "dlwild.core.fit_arguments", "dlwild.core.history")
 
 #: The parameters every chapter has, declared once.
 COMMON: dict[str, Param] = {
@@ -235,11 +240,16 @@ class Chapter:
                    device=config.select_device(values["device"]), data=values["data"],
                    params={k: values[k] for k in self.params})
 
+    def training_modules(self) -> tuple[str, ...]:
+        """The modules trained networks depend on: the shared training loop's and the
+        chapter's own (its ``training_code``)."""
+        return tuple(dict.fromkeys((*CORE_TRAINING_CODE, *self.training_code)))
+
     def code_hash(self) -> str:
         """Hash of the chapter's training code (part of every artifact key)."""
         from dlwild.core import cache
 
-        return cache.code_hash(*self.training_code)
+        return cache.code_hash(*self.training_modules())
 
     def train_cached(self, network: str, *, params: Mapping[str, Any],
                      data: Mapping[str, Any], make: Callable[[], Any],

@@ -207,7 +207,7 @@ def training_code_files(project: Project, chapter: str) -> list[Path]:
     import importlib.util
 
     declared, _ = chapter_declaration(project.source(chapter), chapter)
-    specs = (importlib.util.find_spec(name) for name in declared.training_code)
+    specs = (importlib.util.find_spec(name) for name in declared.training_modules())
     return [Path(spec.origin) for spec in specs if spec is not None and spec.origin]
 
 
