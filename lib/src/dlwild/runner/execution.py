@@ -140,7 +140,10 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     run_id = uuid.uuid4().hex
     env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
            "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline",
+           # idle threads sleep instead of spinning: a chapter that trains in two processes
+           # on two cores otherwise made each torch step several times slower
+           "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
     started = time.perf_counter()
     saved = {k: os.environ.get(k) for k in env}
