@@ -37,16 +37,14 @@ def header(declaration: str, title: str) -> str:
 
 
 HEADER = header("chapter_sources:TINY", "A tiny chapter")
-PARAMS = """
-```{code-cell} ipython3
-:tags: [parameters]
-scale = "quick"
-seed = 0
-device = "auto"
-data = "auto"
-answer = 42
-```
-"""
+def parameters_cell(**own: object) -> str:
+    """The parameters cell of a test chapter: the four common defaults, then its own."""
+    knobs = {"scale": "quick", "seed": 0, "device": "auto", "data": "auto", **own}
+    lines = "\n".join(f"{key} = {value!r}" for key, value in knobs.items())
+    return f"\n```{{code-cell}} ipython3\n:tags: [parameters]\n{lines}\n```\n"
+
+
+PARAMS = parameters_cell(answer=42)
 FINISH = """
 ```{code-cell} ipython3
 from chapter_sources import TINY, TINY_CLAIMS

@@ -10,7 +10,7 @@ import textwrap
 
 import yaml
 
-from chapter_sources import header
+from chapter_sources import header, parameters_cell
 from conftest import DLWILD, make_project
 
 DECLARATION = '''
@@ -28,16 +28,7 @@ CHAPTER = Chapter(
 '''
 NOTEBOOK = header("toychapter.chapter:CHAPTER", "Toy chapter") + '''
 It doubles {glue:text}`toy_n`.
-
-```{code-cell} ipython3
-:tags: [parameters]
-scale = "quick"
-seed = 0
-device = "auto"
-data = "auto"
-factor = 2
-```
-
+''' + parameters_cell(factor=2) + '''
 ```{code-cell} ipython3
 from dlwild.core import report
 from toychapter.chapter import CHAPTER, CLAIMS
