@@ -89,7 +89,8 @@ def bench_features(n_utts: int) -> dict:
             "holding librispeech_resemblyzer/ (e.g. DLWILD_MIRROR=/work/shared/data); "
             f"got DLWILD_MIRROR={mirror!r}"
         )
-    from dlwild.speakers.corpora import SR, load_audio, load_corpus
+    from dlwild.speakers.audio import SR, load_audio
+    from dlwild.speakers.corpora import load_corpus
     from dlwild.speakers.features import mel_spectrogram
 
     utts = load_corpus("librispeech")[:n_utts]

@@ -19,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from dlwild.core import data, registry
+from dlwild.core import data, manifests, registry
 from dlwild.core.data import (
     ChecksumError,
     Dataset,
@@ -244,7 +244,7 @@ def test_write_manifest_round_trip(tmp_path):
     rows = data.write_manifest(folder, out)
     assert [r.path for r in rows] == ["d/x.bin", "y.gz"]  # LICENSE left out
     assert rows[1].raw_sha256 == sha(raw) and rows[1].raw_size == len(raw)
-    assert registry._parse_manifest(out.read_text(), "set.tsv") == rows
+    assert manifests.parse_manifest(out.read_text(), "set.tsv") == rows
     (folder / "d/x.bin").write_bytes(b"xy")
     with pytest.raises(ChecksumError, match="d/x.bin"):
         data.write_manifest(folder, out)

@@ -11,6 +11,7 @@ import soundfile as sf
 
 from dlwild.core.run import Run
 from dlwild.speakers import corpora
+from dlwild.speakers.audio import Utterance
 from dlwild.speakers.chapter import CHAPTER
 from dlwild.speakers.settings import SETTINGS
 
@@ -23,7 +24,7 @@ TINY = dataclasses.replace(
 
 
 def tone_corpus(root: Path, n: int, seconds: float = 6.0, *, first: int = 100,
-                pitch: float = 110.0) -> list[corpora.Utterance]:
+                pitch: float = 110.0) -> list[Utterance]:
     """One recording per speaker (ids ``first``, ``first + 1``, ...), each a different chord
     with noise (distinct 'voices'), read back as LibriSpeech."""
     rng = np.random.default_rng(first)

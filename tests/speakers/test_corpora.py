@@ -1,5 +1,6 @@
-"""Corpus readers, the SPHERE reader, audio loading checks and the two-utterance protocol, on
-tiny files written here (plus the real LibriSpeech mirror when DLWILD_MIRROR is set)."""
+"""Corpus readers and the two-utterance protocol (`corpora`), the SPHERE reader and audio
+loading checks (`audio`), on tiny files written here (plus the real LibriSpeech mirror when
+DLWILD_MIRROR is set)."""
 
 from __future__ import annotations
 
@@ -11,19 +12,15 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dlwild.speakers import corpora
+from dlwild.speakers import audio
+from dlwild.speakers.audio import AudioError, Utterance, load_audio, read_sphere, sphere_header
 from dlwild.speakers.corpora import (
-    AudioError,
     CorpusError,
-    Utterance,
-    load_audio,
     load_corpus,
     read_fsdd,
     read_librispeech,
     read_speakers_txt,
-    read_sphere,
     read_timit,
-    sphere_header,
     split_speakers,
     timit_speaker_lists,
     two_utterances,
@@ -252,8 +249,8 @@ def test_fsdd_naming(tmp_path):
 def test_resampling_8k_to_16k(tmp_path, caplog):
     path = write_wav(tmp_path / "0_theo_0.wav", 0.5, sr=8000, freq=1000.0)
     utt = read_fsdd(tmp_path)[0]
-    corpora._RESAMPLED.discard((8000, 16000))
-    with caplog.at_level("WARNING", logger="dlwild.speakers.corpora"):
+    audio._RESAMPLED.discard((8000, 16000))
+    with caplog.at_level("WARNING", logger="dlwild.speakers.audio"):
         y = load_audio(utt)
         load_audio(utt)
     assert sum("8000 Hz -> 16000 Hz" in r.message for r in caplog.records) == 1

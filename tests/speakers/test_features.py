@@ -10,7 +10,8 @@ import numpy as np
 import pytest
 import soundfile as sf
 
-from dlwild.speakers.corpora import Utterance, two_utterances
+from dlwild.speakers.audio import Utterance
+from dlwild.speakers.corpora import two_utterances
 from dlwild.speakers.features import (
     HOP,
     N_FFT,

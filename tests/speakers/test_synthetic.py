@@ -1,5 +1,6 @@
-"""The espeak-ng fallback corpus: real synthesis through the espeakng-loader wheel (skipped when
-the wheel is absent), determinism, speaker separability, caching and the errors."""
+"""The espeak-ng fallback corpus (`synthetic`, speaking through `espeak`): real synthesis
+through the espeakng-loader wheel (skipped when the wheel is absent), determinism, speaker
+separability, caching and the errors."""
 
 from __future__ import annotations
 
@@ -11,16 +12,9 @@ import numpy as np
 import pytest
 
 from dlwild.speakers import synthetic
-from dlwild.speakers.corpora import Utterance, load_audio
-from dlwild.speakers.synthetic import (
-    ACCENTS,
-    VARIANTS,
-    SynthesisError,
-    espeak_paths,
-    synthesize,
-    synthetic_corpus,
-    voice_plan,
-)
+from dlwild.speakers.audio import Utterance, load_audio
+from dlwild.speakers.espeak import SynthesisError, espeak_paths, synthesize
+from dlwild.speakers.synthetic import ACCENTS, VARIANTS, synthetic_corpus, voice_plan
 
 needs_espeak = pytest.mark.skipif(
     importlib.util.find_spec("espeakng_loader") is None,

@@ -14,7 +14,7 @@ from speaker_fixtures import TINY
 from conftest import ROOT
 from dlwild.core.train import History
 from dlwild.speakers import claims, prose, tables
-from dlwild.speakers.corpora import Utterance
+from dlwild.speakers.audio import Utterance
 from dlwild.speakers.embeddings import Trained, make_network, training_set
 from dlwild.speakers.evaluation import ClusterKey, Evaluation
 from dlwild.speakers.pipeline import Corpora, Protocol, Sweep

@@ -14,7 +14,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from dlwild.speakers import cluster, metrics
-from dlwild.speakers.corpora import Utterance
+from dlwild.speakers.audio import Utterance
 from dlwild.speakers.settings import GMM, GMM_SYSTEM, NETWORKS
 
 #: The clustering methods, in the page's order: AHC at the oracle's best cut, AHC at the
@@ -98,7 +98,7 @@ def gmm_distances(groups: Sequence[tuple[Utterance, ...]], n_components: int,
                   seed: int) -> np.ndarray:
     """ACM MM 2009's model distances: one MFCC/GMM per utterance, the Beigi et al. distance
     between every two (computed once, then shared by every subset clustered)."""
-    from dlwild.speakers.corpora import load_audio
+    from dlwild.speakers.audio import load_audio
     from dlwild.speakers.features import SR
     from dlwild.speakers.models import fit_gmm, gmm_distance_matrix, mfcc_features
 

@@ -13,7 +13,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from dlwild.speakers.corpora import SR, Utterance, load_audio
+from dlwild.speakers.audio import SR, Utterance, load_audio
 
 __all__ = [
     "C",

@@ -79,7 +79,7 @@ def record_figures(record: Mapping[str, Any]) -> list[Figure]:
 def example_spectrograms(protocol: Protocol, *, seconds: float = 3.0) -> Figure:
     """The first ``seconds`` of the model input (mel spectrogram) of two test speakers, the
     first of each sex where both are there."""
-    from dlwild.speakers.corpora import load_audio
+    from dlwild.speakers.audio import load_audio
     from dlwild.speakers.features import SR, mel_spectrogram
 
     by_sex: dict[Any, Any] = {}

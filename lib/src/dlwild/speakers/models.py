@@ -27,6 +27,7 @@ import torch.nn.functional as F
 from torch import nn
 
 __all__ = [
+    "SpeakerNetwork",
     "BiLSTM2018",
     "CNN2016",
     "CNN2017",
@@ -87,25 +88,51 @@ def _channels_last_(module: nn.Module) -> None:
     module.to(memory_format=torch.channels_last)
 
 
-class CNN2016(nn.Module):
-    """MLSP 2016 speaker-identification CNN (Lukic et al., Sec. 3): L1 conv 32 4x4 -> L2 max-pool
-    4x4/2 -> L3 conv 64 4x4 -> L4 max-pool 4x4/2 -> L5 dense 10 n_s -> L6 dropout 0.5 -> L7 dense
-    5 n_s -> L8 softmax n_s; ReLU, unpadded convs.  ``forward`` gives L8's logits."""
+class SpeakerNetwork(nn.Module):
+    """What the three networks share: a speaker count, ``forward`` giving the logits and
+    ``embed`` giving a named layer's activations (the softmax layer computed from the logits).
+    Subclasses name their ``layers``, their ``softmax`` layer, the ``_features`` key of their
+    ``logits`` and their default ``clustering`` layer (the paper's)."""
 
-    layers = ("L5", "L7", "L8")
+    layers: tuple[str, ...] = ()
+    softmax = ""
+    logits = "logits"
+    clustering = ""
 
-    def __init__(
-        self,
-        n_speakers: int,
-        freq: int = 128,
-        frames: int = 100,
-        hidden_scale: float = 1.0,
-        dropout: float = 0.5,
-    ) -> None:
+    def __init__(self, n_speakers: int) -> None:
         super().__init__()
         if n_speakers < 1:
             raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
         self.n_speakers = n_speakers
+
+    def _features(self, x: torch.Tensor) -> dict[str, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """Logits (the pre-softmax output) ``[batch, n_speakers]``."""
+        return self._features(x)[self.logits]
+
+    def embed(self, x: torch.Tensor, layer: str | None = None) -> torch.Tensor:
+        """Activations of ``layer`` (default: the paper's clustering layer) for clustering.
+        Call in eval mode for deterministic embeddings (dropout off, BN running statistics)."""
+        layer = layer or self.clustering
+        if layer not in self.layers:
+            raise ValueError(f"layer must be one of {self.layers}, got {layer!r}")
+        out = self._features(x)
+        return F.softmax(out[self.logits], dim=1) if layer == self.softmax else out[layer]
+
+
+class CNN2016(SpeakerNetwork):
+    """MLSP 2016 speaker-identification CNN (Lukic et al., Sec. 3): L1 conv 32 4x4 -> L2 max-pool
+    4x4/2 -> L3 conv 64 4x4 -> L4 max-pool 4x4/2 -> L5 dense 10 n_s -> L6 dropout 0.5 -> L7 dense
+    5 n_s -> L8 softmax n_s; ReLU, unpadded convs.  ``forward`` gives L8's logits."""
+
+    layers = ("L5", "L7", "L8")  # L7 clusters best (MLSP 2016 Table 1)
+    softmax, clustering = "L8", "L7"
+
+    def __init__(self, n_speakers: int, freq: int = 128, frames: int = 100,
+                 hidden_scale: float = 1.0, dropout: float = 0.5) -> None:
+        super().__init__(n_speakers)
         self.conv1 = nn.Conv2d(1, 32, kernel_size=4)  # L1
         self.pool1 = nn.MaxPool2d(kernel_size=4, stride=2)  # L2
         self.conv2 = nn.Conv2d(32, 64, kernel_size=4)  # L3
@@ -126,44 +153,20 @@ class CNN2016(nn.Module):
         l7 = F.relu(self.dense7(self.dropout6(l5)))
         return {"L5": l5, "L7": l7, "logits": self.out8(l7)}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of the L8 softmax ``[batch, n_speakers]`` for input ``[batch, (1,) 128, 100]``."""
-        return self._features(x)["logits"]
 
-    def embed(self, x: torch.Tensor, layer: str = "L7") -> torch.Tensor:
-        """Activations of ``layer`` (L5 dense 10 n_s, L7 dense 5 n_s, L8 softmax n_s), used as
-        clustering embeddings in MLSP 2016 Table 1 (L7 best).  Call in eval mode for
-        deterministic embeddings (dropout off)."""
-        out = self._features(x)
-        if layer == "L8":
-            return F.softmax(out["logits"], dim=1)
-        if layer not in out or layer == "logits":
-            raise ValueError(f"layer must be one of {self.layers}, got {layer!r}")
-        return out[layer]
-
-
-class CNN2017(nn.Module):
+class CNN2017(SpeakerNetwork):
     """MLSP 2017 PKLD CNN (Lukic et al., Fig. 2): L1 conv 32 4x4 -> L2 BN -> L3 max-pool 4x4/2 ->
     L4 conv 64 4x4 -> L5 BN -> L6 max-pool -> L7 dense 10 N_s -> L8 BN -> L9 dropout 0.5 -> L10
     dense 5 N_s -> L11 dense N_s with softmax (L12).  ReLU before each BN (authors' Lasagne code);
     BN eps 1e-4, momentum 0.1 (Lasagne alpha).  ``forward`` gives the logits of L11."""
 
-    layers = ("L7", "L10", "L11")
+    layers = ("L7", "L10", "L11")  # L7 before BN: the paper's clustering layer
+    softmax, clustering = "L11", "L7"
 
-    def __init__(
-        self,
-        n_speakers: int,
-        freq: int = 128,
-        frames: int = 100,
-        hidden_scale: float = 1.0,
-        dropout: float = 0.5,
-        bn_eps: float = 1e-4,
-        bn_momentum: float = 0.1,
-    ) -> None:
-        super().__init__()
-        if n_speakers < 1:
-            raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-        self.n_speakers = n_speakers
+    def __init__(self, n_speakers: int, freq: int = 128, frames: int = 100,
+                 hidden_scale: float = 1.0, dropout: float = 0.5, bn_eps: float = 1e-4,
+                 bn_momentum: float = 0.1) -> None:
+        super().__init__(n_speakers)
         bn = {"eps": bn_eps, "momentum": bn_momentum}
         self.conv1 = nn.Conv2d(1, 32, kernel_size=4)  # L1
         self.bn2 = nn.BatchNorm2d(32, **bn)  # L2
@@ -188,21 +191,6 @@ class CNN2017(nn.Module):
         l10 = F.relu(self.dense10(self.dropout9(self.bn8(l7))))
         return {"L7": l7, "L10": l10, "logits": self.dense11(l10)}
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits of L11 (softmax in L12 / inside the PKLD loss), ``[batch, n_speakers]``."""
-        return self._features(x)["logits"]
-
-    def embed(self, x: torch.Tensor, layer: str = "L7") -> torch.Tensor:
-        """Activations of ``layer``: L7 (dense 10 N_s, before BN; the paper's clustering layer),
-        L10 (dense 5 N_s) or L11 (the softmax output, as Lasagne's L11 includes it); MLSP 2017
-        Table 1.  Call in eval mode (BN running statistics, dropout off)."""
-        out = self._features(x)
-        if layer == "L11":
-            return F.softmax(out["logits"], dim=1)
-        if layer not in out or layer == "logits":
-            raise ValueError(f"layer must be one of {self.layers}, got {layer!r}")
-        return out[layer]
-
 
 # --------------------------------------------------------------------------------------------
 # BiLSTM (ANNPR 2018)
@@ -225,13 +213,14 @@ def _keras_lstm_init_(lstm: nn.LSTM) -> None:
                     param[h : 2 * h] = 1.0  # torch gate order i, f, g, o
 
 
-class BiLSTM2018(nn.Module):
+class BiLSTM2018(SpeakerNetwork):
     """ANNPR 2018 BiLSTM (Stadelmann et al., Fig. 1): L1 BLSTM 256 (sequence) -> L2 dropout 0.5 ->
     L3 BLSTM 256 (last output) -> L4 dense 10 c_s -> L5 dropout 0.25 -> L6 dense 5 c_s -> L7 dense
     c_s -> L8 softmax.  256 units per direction (L3 = 512-d), linear dense layers (authors' Keras
     code).  Input ``[batch, T, 128]``; ``forward`` gives the logits of L7 (softmax = L8)."""
 
-    layers = ("L3", "L4", "L6", "L7", "L8")
+    layers = ("L3", "L4", "L6", "L7", "L8")  # L3: 512-d, the clustering layer (Table 1)
+    softmax, logits, clustering = "L8", "L7", "L3"
 
     def __init__(
         self,
@@ -242,10 +231,7 @@ class BiLSTM2018(nn.Module):
         dropout_lstm: float = 0.5,
         dropout_dense: float = 0.25,
     ) -> None:
-        super().__init__()
-        if n_speakers < 1:
-            raise ValueError(f"n_speakers must be >= 1, got {n_speakers}")
-        self.n_speakers = n_speakers
+        super().__init__(n_speakers)
         self.lstm1 = nn.LSTM(n_features, lstm_units, batch_first=True, bidirectional=True)  # L1
         self.dropout2 = nn.Dropout(dropout_lstm)  # L2
         self.lstm3 = nn.LSTM(2 * lstm_units, lstm_units, batch_first=True, bidirectional=True)
@@ -268,20 +254,6 @@ class BiLSTM2018(nn.Module):
         l4 = self.dense4(l3)
         l6 = self.dense6(self.dropout5(l4))
         return {"L3": l3, "L4": l4, "L6": l6, "L7": self.dense7(l6)}
-
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Logits (L7) ``[batch, n_speakers]`` for T frames of 128 mel bands ``[batch, T, 128]``."""
-        return self._features(x)["L7"]
-
-    def embed(self, x: torch.Tensor, layer: str = "L3") -> torch.Tensor:
-        """Activations of ``layer`` (L3 BLSTM output, 512-d: the paper's clustering layer,
-        Table 1; L4, L6, L7 dense; L8 softmax), as in ANNPR 2018 Fig. 4.  Use eval mode."""
-        out = self._features(x)
-        if layer == "L8":
-            return F.softmax(out["L7"], dim=1)
-        if layer not in out:
-            raise ValueError(f"layer must be one of {self.layers}, got {layer!r}")
-        return out[layer]
 
 
 # --------------------------------------------------------------------------------------------

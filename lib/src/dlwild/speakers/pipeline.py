@@ -17,9 +17,9 @@ import torch
 
 from dlwild.core import cache, config, train
 from dlwild.core import data as datasets
+from dlwild.speakers.audio import Utterance
 from dlwild.speakers.corpora import (
     CORPORA,
-    Utterance,
     check_corpus_spec,
     load_corpus,
     speakers_of,
