@@ -78,7 +78,7 @@ def test_measured_from_maps_every_claim_and_judges_relations():
         clustering, sweep, data="TIMIT", scale="full", test_corpus="timit:/data/TIMIT",
         batches=batches))}
     assert rows["rel_ds_without_k"]["verdict"] == "differs"
-    assert "bilstm2018/L3: dominant sets 0.200" in rows["rel_ds_without_k"]["note"]
+    assert "bilstm2018/L3: dominant sets 0.2000" in rows["rel_ds_without_k"]["note"]
 
 
 def test_the_committed_record_is_measured_again_to_the_same_claims():

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -145,7 +146,7 @@ def test_the_clustering_notes_name_unconverged_runs_and_the_softmax_singletons(c
 
 def test_the_prose_quotes_the_papers_values():
     values = prose.paper_values()
-    assert values == {"paper_net590_l7": "0.05", "paper_net590_l8": "0.45",
+    assert values == {"paper_net590_l7": "0.0500", "paper_net590_l8": "0.4500",
                       "paper_sweep_range": "20–1000", "paper_sweep_best": "400"}
 
 
@@ -163,10 +164,10 @@ def test_the_data_values_describe_the_protocol(protocol):
 def test_the_findings_quote_the_40_speaker_set(clustering, nets, protocol):
     values = prose.findings(clustering, SWEEP, nets, protocol, SETTINGS["quick"],
                             scale="quick", test_kind="librispeech")
-    assert (values["spk_l7"], values["spk_l8"], values["spk_pkld"]) == ("0.500", "0.750",
-                                                                      "0.250")
-    assert values["spk_rnn"] == "0.094" and values["spk_rnn_ds"] == "0.000"
-    assert (values["spk_gmm"], values["spk_gmm_legacy"]) == ("0.150", "0.200")
+    assert (values["spk_l7"], values["spk_l8"], values["spk_pkld"]) == ("0.5000", "0.7500",
+                                                                      "0.2500")
+    assert values["spk_rnn"] == "0.0938" and values["spk_rnn_ds"] == "0.0000"
+    assert (values["spk_gmm"], values["spk_gmm_legacy"]) == ("0.1500", "0.2000")
     assert values["spk_rnn_vs_gmm"] == "beats" and values["spk_n40"] == "40"
     assert values["spk_cnn_acc"] == "0.062" and values["spk_chance"] == "0.500"
     assert values["spk_mr_ratio"] == "2.0"  # legacy 0.2 vs Hungarian 0.1 (the GMM)
@@ -214,7 +215,7 @@ def test_the_committed_records_values_for_the_prose():
     record = json.loads((ROOT / "book/records/speakers.full.json").read_text())
     values = prose.record_values(record)
     summary = claims.record_summary(record)
-    assert values["full_mlsp2016_l7_40"] == "0.2" and values["full_mlsp2016_l8_40"] == "0.65"
+    assert values["full_mlsp2016_l7_40"] == "0.2000" and values["full_mlsp2016_l8_40"] == "0.6500"
     assert values["full_rel_holding"] == "6" and values["full_rel_total"] == "6"
     assert values["full_n40"] == "40" and values["full_n80"] == "80"
     assert values["full_sweep_best_ms"] == str(summary["sweep_best_ms"]) == "100"
@@ -244,3 +245,13 @@ def test_every_value_the_page_glues_comes_from_the_library(clustering, nets, pro
                              scale="quick", test_kind="librispeech")}
     made |= {f"paper_{claim.id}": "" for claim in claims.ABSOLUTE}
     assert sorted(wanted - set(made)) == []
+
+
+def test_the_utterance_caveat_says_when_both_utterances_are_cut_from_one_recording(protocol):
+    whole = replace(protocol, test_groups=[(_utt("a", 8.0, "#a"),), (_utt("a", 2.0, "#b"),)])
+    assert prose.utterance_caveat(whole).startswith("All 2 test utterances are distinct")
+    cut = [(_utt("a", 10.0, "").part(0, 8, "#a"),), (_utt("a", 10.0, "").part(8, 10, "#b"),),
+           (_utt("b", 10.0, "#x"),), (_utt("b", 3.0, "#y"),)]
+    text = prose.utterance_caveat(replace(protocol, test_groups=cut))
+    assert text.startswith("2 of the 4 test utterances are the two parts")
+    assert "flatters" in text and "test_corpus=timit:" in text

@@ -49,8 +49,9 @@ CHAPTER = Chapter(
                        "MR moves by a few utterances, the full-scale record's sweep shows "
                        "the whole curve"),
         TryThis("seed=1", watch="the paper-vs-ours table",
-                expect="quick-scale MRs move by one or two utterances (0.0125 each on 40 "
-                       "speakers): read a single quick number with that spread in mind"),
+                expect="quick-scale MRs move by one or two utterances (each one is 1/80 of "
+                       "the MR on 40 speakers): read a single quick number with that spread "
+                       "in mind"),
         TryThis("data=synthetic", watch="the banner at the top and the MRs",
                 expect="the chapter runs on synthetic espeak-ng voices: a banner at the top "
                        "says so, and the papers' absolute values are marked not comparable"),

@@ -15,6 +15,9 @@ from dlwild.speakers.evaluation import ClusterKey, Evaluation, sizes
 from dlwild.speakers.settings import GMM
 
 MR_TOLERANCE_40 = 0.05  # 4 of 80 utterances
+#: One precision for every MR the chapter shows (claims, notes, prose, tables): on 40 speakers
+#: an MR moves in steps of 1/80 = 0.0125, which three decimals would round to 0.012 or 0.013.
+MR_FMT = ".4f"
 
 #: MLSP 2016, Table 1, 40 speakers, for the net trained on 590 TIMIT speakers (the paper's
 #: headline). Our networks train on 100 speakers, so the claims quote the net-100 column.
@@ -25,30 +28,30 @@ ANNPR2018_FIG4 = {"from_ms": 20, "to_ms": 1000, "best_ms": 400}
 ABSOLUTE = [
     Claim("mlsp2016_l7_40", paper="lukic2016speaker", source="MLSP 2016, Table 1",
           metric="MR (legacy, best cut), 40 speakers, L7, net-100", paper_value=0.325,
-          tolerance=MR_TOLERANCE_40,
+          fmt=MR_FMT, tolerance=MR_TOLERANCE_40,
           statement="CNN identification net: L7 embeddings cluster 40 unseen speakers"),
     Claim("mlsp2016_l8_40", paper="lukic2016speaker", source="MLSP 2016, Table 1",
           metric="MR (legacy, best cut), 40 speakers, L8 softmax, net-100", paper_value=0.700,
-          tolerance=MR_TOLERANCE_40,
+          fmt=MR_FMT, tolerance=MR_TOLERANCE_40,
           statement="CNN identification net: softmax outputs cluster 40 unseen speakers"),
     Claim("mlsp2017_pkld_40", paper="lukic2017learning", source="MLSP 2017, Table 2",
           metric="MR (legacy, best cut), 40 speakers, L7, Adadelta 30K", paper_value=0.050,
-          tolerance=MR_TOLERANCE_40,
+          fmt=MR_FMT, tolerance=MR_TOLERANCE_40,
           statement="CNN with the pairwise KL loss, 100 training speakers, 40 test speakers"),
     Claim("mlsp2017_pkld_80", paper="lukic2017learning", source="MLSP 2017, Table 2",
           metric="MR (legacy, best cut), 80 speakers, L7, Adadelta 30K", paper_value=0.14,
-          tolerance=0.05,
+          fmt=MR_FMT, tolerance=0.05,
           statement="CNN with the pairwise KL loss on 80 test speakers"),
     Claim("annpr2018_rnn_40", paper="stadelmann2018capturing", source="ANNPR 2018, Table 1",
           metric="MR (conditions a+b, best cut), 40 speakers, L3, 400 ms", paper_value=0.0219,
-          tolerance=MR_TOLERANCE_40,
+          fmt=MR_FMT, tolerance=MR_TOLERANCE_40,
           statement="BiLSTM with the pairwise KL loss on 40 test speakers"),
     Claim("acm2009_gmm_40", paper="stadelmann2009unfolding", source="ACM MM 2009, Table 4",
           metric="MR, 40 speakers, MFCC/GMM baseline", paper_value=0.125,
-          tolerance=MR_TOLERANCE_40, statement="MFCC/GMM baseline on 40 speakers"),
+          fmt=MR_FMT, tolerance=MR_TOLERANCE_40, statement="MFCC/GMM baseline on 40 speakers"),
     Claim("icpr2018_scds_40", paper="hibraj2018speaker", source="ICPR 2018, Table II",
           metric="MR (Hungarian), 40 speakers, CNN-T embeddings, dominant sets",
-          paper_value=0.0, tolerance=MR_TOLERANCE_40,
+          paper_value=0.0, fmt=MR_FMT, tolerance=MR_TOLERANCE_40,
           statement="Dominant sets cluster the 40-speaker set without knowing k"),
 ]
 
@@ -148,8 +151,8 @@ def measured_from(clustering: Mapping[ClusterKey, Evaluation], sweep: Mapping[in
     # two barely trained nets with each other tests nothing about the papers' relation
     cnn_untrained = None if scale == "full" else (
         f"{scale} scale: the CNNs get {batches['cnn2016']:,} and {batches['cnn2017']:,} "
-        f"minibatches instead of the papers' 10k-30k and cluster near chance (L7 MR {l7:.2f}); "
-        "the full-scale run tests this")
+        f"minibatches instead of the papers' 10k-30k and cluster near chance "
+        f"(L7 MR {l7:{MR_FMT}}); the full-scale run tests this")
     learned, gmm = min(l7, pkld, rnn), mr(GMM, None)
     return {
         "mlsp2016_l7_40": absolute(l7),
@@ -163,10 +166,10 @@ def measured_from(clustering: Mapping[ClusterKey, Evaluation], sweep: Mapping[in
         "icpr2018_scds_40": absolute(mr("cnn2016", "L7", "dominant_sets", "mr_hungarian")),
         "rel_hidden_beats_softmax": Measured(l7 < l8, data=where, scale=scale,
                                              not_comparable=cnn_untrained,
-                                             note=f"L7 {l7:.3f} vs L8 {l8:.3f}"),
+                                             note=f"L7 {l7:{MR_FMT}} vs L8 {l8:{MR_FMT}}"),
         "rel_pkld_matches_identification": Measured(
             pkld <= l7, data=where, scale=scale, not_comparable=cnn_untrained,
-            note=f"PKLD {pkld:.3f} vs identification {l7:.3f}"),
+            note=f"PKLD {pkld:{MR_FMT}} vs identification {l7:{MR_FMT}}"),
         "rel_segment_sweet_spot": Measured(
             shape == "inside", data=where, scale=scale,
             note=f"{where_low}; misclustered utterances of {n_items}: {profile}"),
@@ -174,10 +177,11 @@ def measured_from(clustering: Mapping[ClusterKey, Evaluation], sweep: Mapping[in
             ordered, data=both, scale=scale, note=f"checked on {len(evaluations)} clusterings"),
         "rel_ds_without_k": Measured(
             all(d <= a for d, a in pairs.values()), data=where, scale=scale,
-            note="; ".join(f"{net}: dominant sets {d:.3f} vs AHC at true k {a:.3f}"
+            note="; ".join(f"{net}: dominant sets {d:{MR_FMT}} vs AHC at true k {a:{MR_FMT}}"
                            for net, (d, a) in pairs.items())),
-        "rel_learned_beats_gmm": Measured(learned < gmm, data=where, scale=scale,
-                                          note=f"best learned {learned:.3f} vs MFCC/GMM {gmm:.3f}"),
+        "rel_learned_beats_gmm": Measured(
+            learned < gmm, data=where, scale=scale,
+            note=f"best learned {learned:{MR_FMT}} vs MFCC/GMM {gmm:{MR_FMT}}"),
     }
 
 

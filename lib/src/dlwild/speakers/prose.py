@@ -44,8 +44,8 @@ def glue(values: Mapping[str, str]) -> None:
         glue_value(name, text)
 
 
-def _g(value: float) -> str:
-    return format_value(value, ".4g")
+def _mr(value: float) -> str:
+    return format_value(value, claims.MR_FMT)
 
 
 def _n(value: int) -> str:
@@ -56,7 +56,7 @@ def paper_values() -> dict[str, str]:
     """The papers' values the opening prose quotes beside the claims' own: the MLSP 2016
     590-speaker net and the sweep of ANNPR 2018 Fig. 4."""
     fig4 = claims.ANNPR2018_FIG4
-    return {**{f"paper_net590_{layer.lower()}": _g(v)
+    return {**{f"paper_net590_{layer.lower()}": _mr(v)
                for layer, v in claims.MLSP2016_NET590_40.items()},
             "paper_sweep_range": f"{fig4['from_ms']}–{fig4['to_ms']}",
             "paper_sweep_best": str(fig4["best_ms"])}
@@ -73,6 +73,23 @@ def data_values(protocol: Protocol, corpora: Corpora) -> dict[str, str]:
 def training_values(settings: Settings) -> dict[str, str]:
     """What an epoch is at this run's scale."""
     return {"spk_batches_per_epoch": _n(settings.batches_per_epoch)}
+
+
+def utterance_caveat(protocol: Protocol) -> str:
+    """What the two "utterances" of a test speaker are, said where the MRs are shown: parts
+    cut from one recording share its room, microphone and session, which makes a pair easier
+    to find than TIMIT's distinct sentences; a reader with TIMIT can point the chapter at it."""
+    cut = sum(all(u.is_part for u in group) for group in protocol.test_groups)
+    total = len(protocol.test_groups)
+    if cut == 0:
+        return (f"All {total} test utterances are distinct recordings (sentences), as in the "
+                "papers' TIMIT protocol.")
+    return (f"{cut} of the {total} test utterances are the two parts (first ~80 % and last "
+            "~20 %) of one recording per speaker, because this corpus has one long recording "
+            "of each speaker: the two parts share room, microphone and session, which "
+            "flatters these MRs compared with TIMIT's distinct sentences. With a TIMIT copy, "
+            "run `dlwild run speakers -p test_corpus=timit:/path/to/TIMIT` (and "
+            "`train_corpus` alike) for the papers' protocol.")
 
 
 def clustering_notes(clustering: Clustering) -> str:
@@ -128,7 +145,7 @@ def sweep_values(sweep: Sweep, settings: Settings) -> dict[str, str]:
         "spk_sweep_spread": str(max(wrong.values()) - min(wrong.values())),
         "spk_sweep_shape": SWEEP_SHAPE[claims.sweep_shape(sweep.mr)],
         "spk_sweep_batches": _n(sweep.batches),
-        "spk_one_utt": f"{1 / (2 * sweep.speakers):.4f}",
+        "spk_one_utt": _mr(1 / (2 * sweep.speakers)),
         "spk_full_sweep_batches": _n(full.sweep_batches),
         "spk_full_sweep_range": f"{min(full.sweep_ms)}–{max(full.sweep_ms)}",
         "spk_full_max_speakers": str(max(full.n_test_speakers)),
@@ -155,10 +172,10 @@ def findings(clustering: Clustering, sweep: Sweep, nets: Mapping[str, Trained],
         "spk_rnn_ds": mr("bilstm2018", "L3", "dominant_sets", "mr_hungarian"),
         "spk_rnn_legacy": rnn, "spk_gmm": mr(GMM, None, definition="mr_acm2009"),
         "spk_gmm_legacy": gmm, "spk_gmm_hungarian": mr(GMM, None, definition="mr_hungarian"),
-        "spk_cnn_acc": nets["cnn2016"].history.final("val_accuracy"),
-        "spk_chance": 1 / len(protocol.train_speakers),
     }
-    texts = {name: f"{value:.3f}" for name, value in values.items()}
+    texts = {name: _mr(value) for name, value in values.items()}
+    texts["spk_cnn_acc"] = f"{nets['cnn2016'].history.final('val_accuracy'):.3f}"
+    texts["spk_chance"] = f"{1 / len(protocol.train_speakers):.3f}"
     texts.update({f"spk_{kind}_batches": _n(t.params["batches"]) for kind, t in nets.items()})
     texts.update({f"spk_{kind}_params": _n(t.n_parameters) for kind, t in nets.items()})
     texts.update(sweep_values(sweep, settings))
@@ -183,8 +200,8 @@ def record_values(record: Mapping[str, Any]) -> dict[str, str]:
     """What *The committed full-scale record* quotes from a record (:func:`claims.
     record_summary`), as text: ``full_<name>``, plus where its sweep's minimum lies."""
     summary = claims.record_summary(record)
-    texts = {f"full_{name}": _g(value) if isinstance(value, float) else str(value)
-             for name, value in summary.items()}
+    texts = {f"full_{name}": _mr(value) if isinstance(value, float) else str(value)
+             for name, value in summary.items()}  # the record's floats are all MRs
     texts["full_sweep_where"] = RECORD_SWEEP_SHAPE[summary["sweep_shape"]]
     same = summary["sweep_best_ms"] == claims.ANNPR2018_FIG4["best_ms"]
     texts["full_sweep_same"] = "at the same length" if same else "though not at the same length"

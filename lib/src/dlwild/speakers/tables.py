@@ -7,7 +7,7 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-from dlwild.speakers import metrics
+from dlwild.speakers import claims, metrics
 from dlwild.speakers.embeddings import Trained, embedding_width
 from dlwild.speakers.evaluation import Clustering
 from dlwild.speakers.pipeline import Protocol
@@ -85,6 +85,8 @@ def clustering_table(clustering: Clustering) -> pd.DataFrame:
 
 
 def styled(table: pd.DataFrame):
-    """The clustering table for the page: three decimals, MRs shaded from 0 (white) to 1."""
-    return table.style.format(precision=3).background_gradient(
-        subset=["MR legacy", "MR Hungarian"], cmap="Reds", vmin=0, vmax=1)
+    """The clustering table for the page: MRs at the chapter's one MR precision, shaded from
+    0 (white) to 1; the other scores at three decimals."""
+    mrs = ["MR legacy", "MR Hungarian"]
+    return (table.style.format(precision=3).format(f"{{:{claims.MR_FMT}}}", subset=mrs)
+            .background_gradient(subset=mrs, cmap="Reds", vmin=0, vmax=1))
