@@ -87,8 +87,6 @@ def test_every_chapter_of_the_book_declares_goals_and_try_this(chapter):
     assert len(declared.try_this) >= 2
 
 
-@pytest.mark.xfail(strict=True, reason="issue 25, still open: the chapters' exercises are "
-                   "not yet exercise/solution blocks with executed solutions")
 @pytest.mark.parametrize("chapter", Project(ROOT).chapters())
 def test_every_chapter_ends_with_exercises_with_executed_solutions(chapter):
     """Four or more exercises, each with a hint and a folded solution that runs with the

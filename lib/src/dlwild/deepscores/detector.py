@@ -265,11 +265,13 @@ class DetectorEvaluation(Glued):
 
     @classmethod
     def of(cls, detector: TrainedDetector, pages: DetectorPages,
-           items: Sequence[Item] | None = None) -> DetectorEvaluation:
-        """Detect on ``items`` (default: the test pages) and evaluate against their truth."""
+           items: Sequence[Item] | None = None,
+           config: watershed.DecodeConfig | None = None) -> DetectorEvaluation:
+        """Detect on ``items`` (default: the test pages) and evaluate against their truth;
+        ``config`` decodes the energy maps otherwise than the paper's two cuts (exercises)."""
         items = list(pages.test if items is None else items)
         truth = [page for _, page in items]
-        found = detect(detector, items, pages.box_sizes())
+        found = detect(detector, items, pages.box_sizes(), config)
         return cls(found, average_precision(truth, found.regressed, detector.classes),
                    average_precision(truth, found.cached, detector.classes), truth,
                    list(detector.classes), pages.train_counts())
