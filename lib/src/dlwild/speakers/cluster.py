@@ -216,17 +216,81 @@ def affinity_matrix(
     return a
 
 
-def _replicate(
+def _dynamics(S, x, epsilon, max_iter):  # pragma: no cover - run compiled
+    """Replicator dynamics from ``x`` on the C-contiguous float64 matrix ``S`` (compiled by
+    :func:`_compiled_dynamics`): per step ``y = S x`` by BLAS (``np.dot`` into a buffer), then
+    one fused pass for the payoff ``x.y`` and one for the update and the step norm; no
+    allocation, no Python and no dispatch per step.  Returns ``(x, iterations, converged)``."""
+    m = x.shape[0]
+    y = np.empty(m)
+    new = np.empty(m)
+    for it in range(max_iter):
+        np.dot(S, x, y)
+        payoff = 0.0
+        for i in range(m):
+            payoff += x[i] * y[i]
+        step = 0.0
+        for i in range(m):
+            new[i] = x[i] * y[i] / payoff
+            step += (new[i] - x[i]) ** 2
+        x, new = new, x
+        if math.sqrt(step) <= epsilon:
+            return x, it + 1, True
+    return x, max_iter, False
+
+
+_COMPILED = None
+
+
+def _compiled_dynamics():
+    """:func:`_dynamics` compiled by Numba (installed with librosa; ``np.dot`` calls SciPy's
+    BLAS) on first use and cached on disk.  ``reassoc`` lets LLVM vectorise the payoff and
+    step sums: a summation order of its choosing, as a BLAS chooses one."""
+    global _COMPILED
+    if _COMPILED is None:
+        import numba
+
+        _COMPILED = numba.njit(cache=True, nogil=True, boundscheck=False,
+                               fastmath={"reassoc", "contract", "nsz"})(_dynamics)
+    return _COMPILED
+
+
+def _check_dynamics(shape: tuple[int, ...], epsilon: float, max_iter: int,
+                    check_every: int) -> None:
+    if len(shape) != 2 or shape[0] != shape[1]:
+        raise ValueError(f"affinity must be a square matrix, got shape {tuple(shape)}")
+    if epsilon <= 0 or max_iter < 1 or check_every < 1:
+        raise ValueError("epsilon must be > 0 and max_iter, check_every >= 1")
+
+
+def _on_cpu64(A: torch.Tensor | np.ndarray) -> bool:
+    """Whether ``A`` takes the compiled path: a float64 NumPy array or CPU tensor."""
+    import torch
+
+    if isinstance(A, np.ndarray):
+        return A.dtype == np.float64
+    return A.device.type == "cpu" and A.dtype == torch.float64
+
+
+def _replicate_numpy(S: np.ndarray, x0: np.ndarray | None, epsilon: float,
+                     max_iter: int) -> tuple[np.ndarray, int, bool]:
+    m = S.shape[0]
+    x = (np.full(m, 1.0 / m) if x0 is None
+         else np.array(x0, dtype=np.float64, copy=True).reshape(m))
+    x, iterations, converged = _compiled_dynamics()(np.ascontiguousarray(S, dtype=np.float64),
+                                                    x, float(epsilon), int(max_iter))
+    return x, int(iterations), bool(converged)
+
+
+def _replicate_torch(
     A: torch.Tensor, x0: torch.Tensor | np.ndarray | None, epsilon: float, max_iter: int,
     check_every: int,
 ) -> tuple[torch.Tensor, int, bool]:
-    """The replicator dynamics of :func:`replicator_dynamics`: ``(x, iterations, converged)``."""
+    """The same dynamics with torch on A's device and dtype (a GPU, or float32): batches of
+    ``check_every`` steps with one host synchronisation per batch; the returned state and step
+    count are those of a step-by-step loop."""
     import torch
 
-    if A.ndim != 2 or A.shape[0] != A.shape[1]:
-        raise ValueError(f"affinity must be a square matrix, got shape {tuple(A.shape)}")
-    if epsilon <= 0 or max_iter < 1 or check_every < 1:
-        raise ValueError("epsilon must be > 0 and max_iter, check_every >= 1")
     n = A.shape[0]
     x = (torch.full((n,), 1.0 / n, dtype=A.dtype, device=A.device) if x0 is None
          else torch.as_tensor(x0, dtype=A.dtype, device=A.device).clone())
@@ -248,25 +312,44 @@ def _replicate(
     return x, done, False
 
 
+def _replicate(
+    A: torch.Tensor | np.ndarray, x0: torch.Tensor | np.ndarray | None, epsilon: float,
+    max_iter: int, check_every: int,
+) -> tuple[torch.Tensor | np.ndarray, int, bool]:
+    """The replicator dynamics of :func:`replicator_dynamics`: ``(x, iterations, converged)``,
+    ``x`` a NumPy array on the compiled path (float64 on the CPU), else a tensor on A's device.
+    The compiled path checks convergence after every step, so ``check_every`` (a GPU's
+    synchronisation interval) does not change its result."""
+    _check_dynamics(tuple(A.shape), epsilon, max_iter, check_every)
+    if _on_cpu64(A):
+        S = A if isinstance(A, np.ndarray) else A.detach().numpy()
+        if x0 is not None and not isinstance(x0, np.ndarray):
+            x0 = x0.detach().cpu().numpy()
+        return _replicate_numpy(S, x0, epsilon, max_iter)
+    return _replicate_torch(A, x0, epsilon, max_iter, check_every)
+
+
 def replicator_dynamics(
     A: torch.Tensor | np.ndarray, x0: torch.Tensor | np.ndarray | None = None, *,
     epsilon: float = 1e-6, max_iter: int = 10_000, check_every: int = 64,
 ) -> tuple[torch.Tensor, int]:
     """Discrete replicator dynamics ``x <- x * (A x) / (x^T A x)`` from ``x0`` (default: the
     barycentre), stopped at the first t with ``||x(t+1) - x(t)||_2 <= epsilon`` (ICPR 2018, digest
-    §4.5).  Iterations run in batches of ``check_every`` matrix-vector products with one
-    convergence check per batch; the returned ``x(t+1)`` and iteration count are exactly those of
-    a step-by-step loop.  Returns ``(x, iterations)``; warns if ``max_iter`` is reached."""
+    §4.5).  On the CPU in float64 the loop is compiled (Numba) and checks every step; elsewhere
+    (a GPU, float32) it runs in torch in batches of ``check_every`` matrix-vector products with
+    one convergence check per batch.  Either way the returned ``x(t+1)`` and iteration count are
+    those of a step-by-step loop.  Returns ``(x, iterations)`` (x a tensor on A's device);
+    warns if ``max_iter`` is reached."""
     import torch
 
-    x, iterations, converged = _replicate(torch.as_tensor(A), x0, epsilon, max_iter,
-                                          check_every)
+    A = A if isinstance(A, np.ndarray) and A.dtype == np.float64 else torch.as_tensor(A)
+    x, iterations, converged = _replicate(A, x0, epsilon, max_iter, check_every)
     if not converged:
         warnings.warn(
             f"replicator dynamics did not reach epsilon={epsilon:g} in {max_iter} iterations",
             RuntimeWarning, stacklevel=2,
         )
-    return x, iterations
+    return torch.as_tensor(x), iterations
 
 
 @dataclass(frozen=True)
@@ -296,40 +379,85 @@ def dominant_sets_from_affinity(
     """Peel dominant sets off an affinity graph (ICPR 2018, digest §4.5): run the replicator
     dynamics on the unassigned nodes, take ``{i : x_i > theta * max(x)}`` as the next cluster,
     remove it and repeat until every node is assigned.  Labels 0, 1, ... in peeling order.
-    Nodes with no affinity left (a lone node, or an all-zero remainder) become singletons [O]."""
+    Nodes with no affinity left (a lone node, or an all-zero remainder) become singletons [O].
+
+    A float64 graph on the CPU (a NumPy array or CPU tensor) runs the compiled dynamics of
+    :func:`replicator_dynamics`; any other (a GPU tensor, float32) runs them in torch on its
+    device."""
     import torch
 
-    A = torch.as_tensor(A)
+    if not (isinstance(A, np.ndarray) or torch.is_tensor(A)):
+        A = np.asarray(A, dtype=np.float64)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise ValueError(f"affinity must be a square matrix, got shape {tuple(A.shape)}")
-    if not torch.isfinite(A).all() or (A < 0).any():
-        raise ValueError("affinity must be finite and non-negative")
     if not 0.0 <= theta < 1.0:
         raise ValueError(f"theta must lie in [0, 1), got {theta!r}")
+    _check_dynamics(tuple(A.shape), epsilon, max_iter, check_every)
+    if isinstance(A, np.ndarray) and A.dtype != np.float64:
+        A = torch.as_tensor(A)  # float32 etc.: the torch path, in that dtype
+    if _on_cpu64(A):
+        G = np.ascontiguousarray(A if isinstance(A, np.ndarray) else A.detach().numpy())
+        if not np.isfinite(G).all() or (G < 0).any():
+            raise ValueError("affinity must be finite and non-negative")
+        return _peel_numpy(G, theta, epsilon, max_iter)
+    if not torch.isfinite(A).all() or (A < 0).any():
+        raise ValueError("affinity must be finite and non-negative")
+    return _peel_torch(A, theta, epsilon, max_iter, check_every)
+
+
+def _peel_numpy(A: np.ndarray, theta: float, epsilon: float, max_iter: int) -> DominantSets:
+    """The peeling on the CPU: the dynamics run on the sub-graph of the unassigned nodes only
+    (the same result as on the whole graph with zero mass on assigned nodes, since multiplicative
+    updates keep them at zero), extracted once per peel, so each peel costs O(m^2) per step for
+    the m nodes left instead of O(n^2)."""
     n = A.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
-    remaining = torch.ones(n, dtype=torch.bool, device=A.device)
+    idx = np.arange(n)
+    sub = A
     cluster = peels = unconverged = 0
-    while bool(remaining.any()):
-        # The dynamics run on the sub-graph of the unassigned nodes only: the same result as on
-        # the whole graph with zero mass on assigned nodes (multiplicative updates keep them at
-        # zero), but each peel costs O(m^2) for the m nodes left instead of O(n^2).
-        idx = torch.nonzero(remaining).flatten()
-        sub = A[idx][:, idx]
+    while idx.size:
+        m = idx.size
+        x0 = np.full(m, 1.0 / m)
+        if float(x0 @ (sub @ x0)) <= 0.0:
+            labels[idx] = np.arange(cluster, cluster + m)
+            break
+        x, _, converged = _replicate_numpy(sub, x0, epsilon, max_iter)
+        peels += 1
+        unconverged += not converged
+        members = x > theta * x.max()
+        labels[idx[members]] = cluster
+        cluster += 1
+        keep = ~members
+        idx = idx[keep]
+        sub = sub[np.ix_(keep, keep)]
+    return DominantSets(labels, peels, unconverged)
+
+
+def _peel_torch(A: torch.Tensor, theta: float, epsilon: float, max_iter: int,
+                check_every: int) -> DominantSets:
+    """The peeling of :func:`_peel_numpy` with torch on A's device and dtype."""
+    import torch
+
+    n = A.shape[0]
+    labels = np.full(n, -1, dtype=np.int64)
+    idx = torch.arange(n, device=A.device)
+    sub = A
+    cluster = peels = unconverged = 0
+    while idx.numel():
         m = idx.numel()
         x0 = torch.full((m,), 1.0 / m, dtype=A.dtype, device=A.device)
         if float(torch.dot(x0, sub @ x0)) <= 0.0:
-            for i in idx.tolist():
-                labels[i] = cluster
-                cluster += 1
+            labels[idx.cpu().numpy()] = np.arange(cluster, cluster + m)
             break
-        x, _, converged = _replicate(sub, x0, epsilon, max_iter, check_every)
+        x, _, converged = _replicate_torch(sub, x0, epsilon, max_iter, check_every)
         peels += 1
         unconverged += not converged
-        members = idx[x > theta * x.max()]
-        labels[members.cpu().numpy()] = cluster
-        remaining[members] = False
+        members = x > theta * x.max()
+        labels[idx[members].cpu().numpy()] = cluster
         cluster += 1
+        keep = ~members
+        idx = idx[keep]
+        sub = sub[keep][:, keep]
     return DominantSets(labels, peels, unconverged)
 
 

@@ -1,0 +1,128 @@
+"""Speed of dominant-sets clustering (ICPR 2018; ``dlwild.speakers.cluster.dominant_sets``)
+against the implementation it replaced, kept verbatim in ``benchmarks/dominant_sets_baseline.py``
+(issue 24, item 12), on the book machine (2-core CPU).
+
+The cost curve: the whole clustering (affinity graph + peeling by replicator dynamics) on the
+synthetic embeddings of ``benchmarks/speakers.py`` (n/2 speakers x 2 utterances, 512-d unit-norm
+centres plus noise), n = 80 ... 4000 for the new implementation, the baseline up to the n where
+its extrapolated time stays under ``--cap`` (60 s).  The new one is skipped too at an n
+extrapolated past ``--cap-new`` (600 s): both grow like n^3 here (n/2 peels, each a replicator
+run on the nodes left); skipped points are recorded as extrapolations.  At every n where both
+run, the benchmark checks that they find the same clusters (labels, peels, convergence flags).
+The new implementation's first call compiles its dynamics (Numba, cached on disk): timed on its
+own as the warm-up, never mixed into the curve.  Target: 10x the baseline at n = 400.
+
+Results go to ``_build/benchmarks/dominant_sets.json``.  Run with ``make bench`` or
+``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dominant_sets.py [--sizes 80 200 400]``."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import sys
+import time
+from pathlib import Path
+
+import dominant_sets_baseline as baseline
+
+from speakers import clock, embeddings, extrapolate, slope
+
+ROOT = Path(__file__).resolve().parents[1]
+OUT = ROOT / "_build" / "benchmarks"
+SIZES = [80, 200, 400, 1000, 2000, 4000]
+TARGET_N, TARGET_RATIO = 400, 10.0
+
+
+def machine() -> str:
+    import torch
+
+    cpu = platform.processor() or platform.machine()
+    return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
+            f"({torch.get_num_threads()} threads), OMP_NUM_THREADS="
+            f"{os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+
+def main() -> int:
+    from dlwild.speakers.cluster import dominant_sets
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sizes", type=int, nargs="+", default=SIZES, help="utterances n")
+    parser.add_argument("--cap", type=float, default=60.0,
+                        help="skip the baseline at an n extrapolated to take longer (s)")
+    parser.add_argument("--cap-new", type=float, default=600.0,
+                        help="skip the new implementation at an n extrapolated to take longer")
+    args = parser.parse_args()
+
+    start = time.perf_counter()
+    X0 = embeddings(20)[0]
+    begin = time.perf_counter()
+    dominant_sets(X0, device="cpu")  # compiles the dynamics (or loads them from the cache)
+    warmup_s = time.perf_counter() - begin
+    baseline.dominant_sets(X0, device="cpu")  # torch warm-up
+    print(f"warm-up (first call, compiling or loading the dynamics): {warmup_s:.2f} s")
+    print(f"{'n':>6} {'new s':>9} {'baseline s':>11} {'speed-up':>9} {'peels':>6} "
+          f"{'clusters':>8}  same clusters")
+    rows: list[dict] = []
+    for n in args.sizes:
+        X, _ = embeddings(n)
+        repeat = 3 if n <= 400 else 1
+        guess_new = extrapolate(rows, "new_s", n)
+        if guess_new > args.cap_new:
+            rows.append({"n": n, "speakers": n // 2, "new_s": None,
+                         "new_s_extrapolated": round(guess_new, 1), "baseline_s": None,
+                         "baseline_s_extrapolated": round(extrapolate(rows, "baseline_s", n), 1),
+                         "ratio": None, "same": None})
+            print(f"{n:6d} {'~' + format(guess_new, '.0f'):>9} "
+                  f"{'~' + format(rows[-1]['baseline_s_extrapolated'], '.0f'):>11} {'-':>9}"
+                  f"  (both extrapolated, not run)", flush=True)
+            continue
+        new_s, new = clock(dominant_sets, X, device="cpu", repeat=repeat)
+        row = {"n": n, "speakers": n // 2, "new_s": round(new_s, 4), "peels": new.peels,
+               "clusters": new.k, "unconverged": new.unconverged, "repeat": repeat}
+        guess = extrapolate(rows, "baseline_s", n)
+        if guess > args.cap:
+            row.update(baseline_s=None, baseline_s_extrapolated=round(guess, 1), ratio=None,
+                       same=None)
+            print(f"{n:6d} {new_s:9.3f} {'~' + format(guess, '.0f'):>11} {'-':>9} "
+                  f"{new.peels:6d} {new.k:8d}  (baseline extrapolated, not run)", flush=True)
+        else:
+            old_s, old = clock(baseline.dominant_sets, X, device="cpu", repeat=repeat)
+            same = (old.labels.tolist() == new.labels.tolist()
+                    and (old.peels, old.unconverged) == (new.peels, new.unconverged))
+            row.update(baseline_s=round(old_s, 4), ratio=round(old_s / new_s, 2), same=same)
+            print(f"{n:6d} {new_s:9.3f} {old_s:11.3f} {old_s / new_s:8.1f}x {new.peels:6d} "
+                  f"{new.k:8d}  {'yes' if same else 'NO'}", flush=True)
+        rows.append(row)
+
+    measured = {key: [(r["n"], r[key]) for r in rows if r.get(key) is not None]
+                for key in ("new_s", "baseline_s")}
+    exponents = {key: round(slope(*zip(*v, strict=True)), 3) if len(v) >= 2 else None
+                 for key, v in measured.items()}
+    at_target = next((r for r in rows if r["n"] == TARGET_N and r["ratio"] is not None), None)
+    met = None if at_target is None else at_target["ratio"] >= TARGET_RATIO
+    print(f"empirical exponents (log-log slope of seconds over n): new {exponents['new_s']}, "
+          f"baseline {exponents['baseline_s']}")
+    if at_target is not None:
+        print(f"speed-up at n = {TARGET_N}: {at_target['ratio']:.1f}x (target "
+              f"{TARGET_RATIO:g}x: {'met' if met else 'NOT met'})")
+    all_same = all(r["same"] is not False for r in rows)
+    if not all_same:
+        print("the new implementation and the baseline found DIFFERENT clusters")
+    total = time.perf_counter() - start
+    result = {"benchmark": "dominant sets: new vs baseline", "hardware": machine(),
+              "data": "benchmarks/speakers.py embeddings(n): n/2 speakers x 2, 512-d, "
+                      "noise 0.03", "warmup_s": round(warmup_s, 3), "cap_s": args.cap,
+              "target": {"n": TARGET_N, "ratio": TARGET_RATIO, "met": met},
+              "rows": rows, "exponents": exponents, "same_clusters": all_same,
+              "total_s": round(total, 1)}
+    OUT.mkdir(parents=True, exist_ok=True)
+    path = OUT / "dominant_sets.json"
+    path.write_text(json.dumps(result, indent=2) + "\n")
+    print(f"results: {path.relative_to(ROOT)}; total {total:.1f} s")
+    return 0 if all_same and met is not False else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
