@@ -43,6 +43,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/chapters.py
 	$(BIN)/python benchmarks/speakers.py --quick
 	$(BIN)/python benchmarks/deepscores.py
+	$(BIN)/python benchmarks/l2c.py --quick
 	$(BIN)/python benchmarks/dominant_sets.py
 
 lint: $(STAMP)
