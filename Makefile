@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/deepscores.py
 	$(BIN)/python benchmarks/l2c.py --quick
 	$(BIN)/python benchmarks/adversarial.py
+	$(BIN)/python benchmarks/wild.py
 	$(BIN)/python benchmarks/dominant_sets.py
 
 lint: $(STAMP)

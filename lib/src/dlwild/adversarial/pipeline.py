@@ -222,7 +222,11 @@ class Study:
         worst = t["AUC"].astype(float).idxmin()
         glue_value("adv_best", TITLES[best])
         glue_value("adv_worst", TITLES[worst])
-        glue_value("adv_auc_mean", float(np.nanmean(t["AUC"].astype(float))), ".3f")
+        auc = t["AUC"].astype(float)
+        glue_value("adv_auc_mean", float(np.nanmean(auc)), ".3f")
+        counted = int(np.isfinite(auc).sum())
+        glue_value("adv_auc_over", f"the {counted} attacks that succeeded on some image"
+                   if counted < len(auc) else f"all {counted} attacks")
 
 
 def scores(model: torch.nn.Module, x: torch.Tensor, window: int = 3,
