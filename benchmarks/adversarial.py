@@ -18,6 +18,7 @@ Targets live here, never as timing assertions in tests. Results go to
 from __future__ import annotations
 
 import json
+import sys
 import time
 from pathlib import Path
 
@@ -25,17 +26,11 @@ import numpy as np
 import torch
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import fastest  # noqa: E402
+
 OUT = ROOT / "_build" / "benchmarks"
 TARGET_RATIO = 50.0
-
-
-def _best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def main() -> dict:
@@ -69,11 +64,11 @@ def main() -> dict:
     maps = feature_response(model, x)
 
     n_ref = 20
-    fast = _best(lambda: local_spatial_entropy(maps[:n_ref]))
-    slow = _best(lambda: [reference_entropy_map(m.numpy()) for m in maps[:n_ref]], 1)
+    fast = fastest(lambda: local_spatial_entropy(maps[:n_ref]))
+    slow = fastest(lambda: [reference_entropy_map(m.numpy()) for m in maps[:n_ref]], 1)
     grey = (maps[:n_ref].numpy() * 255).round().astype(np.uint8)
-    ours_grey = _best(lambda: local_spatial_entropy(maps[:n_ref], reading="grey"))
-    sk = _best(lambda: [rank_entropy(g, footprint_rectangle((3, 3))) for g in grey])
+    ours_grey = fastest(lambda: local_spatial_entropy(maps[:n_ref], reading="grey"))
+    sk = fastest(lambda: [rank_entropy(g, footprint_rectangle((3, 3))) for g in grey])
 
     cuts = thresholds(local_spatial_entropy(maps).numpy())
     t0 = time.perf_counter()

@@ -1,67 +1,23 @@
 """Today's dominant-sets clustering, kept verbatim as the baseline of
 ``benchmarks/dominant_sets.py`` (and the reference of ``tests/speakers/test_cluster.py``): the
 torch implementation of ``dlwild.speakers.cluster`` before the replicator dynamics were compiled
-(issue 24, item 12).  Not part of the library; only the imports were adapted to live outside it."""
+(issue 24, item 12).  Not part of the library; the affinity matrix, which did not change,
+comes from it."""
 
 from __future__ import annotations
 
-import math
 import warnings
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
 
-from dlwild.speakers.cluster import DISTANCES, _check_embeddings
+from dlwild.speakers.cluster import (
+    affinity_matrix,  # unchanged: only the dynamics and peeling were rewritten
+)
 
 if TYPE_CHECKING:
     import torch
-
-
-def _torch_dtype(dtype: str) -> torch.dtype:
-    import torch
-
-    choices = {"float64": torch.float64, "float32": torch.float32}
-    if dtype not in choices:
-        raise ValueError(f"dtype must be 'float64' or 'float32', got {dtype!r}")
-    return choices[dtype]
-
-
-def affinity_matrix(
-    X: np.ndarray, metric: str = "cosine", n_neighbours: int = 7, *,
-    device: str | torch.device = "auto",
-    dtype: str = "float64",
-) -> torch.Tensor:
-    """ICPR 2018 graph (digest §4.5): ``a_ij = exp(-d_ij / (sigma_i sigma_j))``, ``a_ii = 0``,
-    with local scaling ``sigma_i`` = mean distance of i to its ``n_neighbours`` (7) nearest
-    neighbours (fewer if there are fewer other items).  ``sigma_i`` is floored at 1e-12 so
-    duplicate points get affinity 1 to each other and ~0 to the rest [O]."""
-    import torch
-
-    from dlwild.core.config import select_device
-
-    if metric not in DISTANCES:
-        raise ValueError(f"metric={metric!r} is not one of {', '.join(map(repr, DISTANCES))}")
-    if not isinstance(n_neighbours, int) or n_neighbours < 1:
-        raise ValueError(f"n_neighbours must be a positive integer, got {n_neighbours!r}")
-    X = _check_embeddings(X, need_norm=metric in ("cosine", "angular"))
-    dev = device if isinstance(device, torch.device) else select_device(device)
-    x = torch.as_tensor(X, dtype=_torch_dtype(dtype), device=dev)
-    n = x.shape[0]
-    if metric == "euclidean":
-        d = torch.cdist(x, x)
-    else:
-        u = x / x.norm(dim=1, keepdim=True)
-        cos = (u @ u.T).clamp(-1.0, 1.0)
-        d = 1.0 - cos if metric == "cosine" else torch.arccos(cos) / math.pi
-    d.fill_diagonal_(0.0)
-    d = d.clamp_min(0.0)
-    k = min(n_neighbours, n - 1)
-    off = d + torch.diag(torch.full((n,), math.inf, dtype=d.dtype, device=dev))
-    sigma = off.topk(k, dim=1, largest=False).values.mean(dim=1).clamp_min(1e-12)
-    a = torch.exp(-d / (sigma[:, None] * sigma[None, :]))
-    a.fill_diagonal_(0.0)
-    return a
 
 
 def _replicate(

@@ -14,7 +14,7 @@ Targets live here, never as timing assertions in tests. Results go to
 from __future__ import annotations
 
 import json
-import time
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -25,17 +25,11 @@ from dlwild.wild import imbalance, infoplane, monitoring, nets
 from dlwild.wild.settings import IMBALANCE_METHODS, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(ROOT / "benchmarks"))
+from timing import fastest  # noqa: E402
+
 OUT = ROOT / "_build" / "benchmarks"
 NIGHT_H = 8.0
-
-
-def _best(fn, repeat: int = 3) -> float:
-    times = []
-    for _ in range(repeat):
-        t0 = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - t0)
-    return min(times)
 
 
 def mi_times() -> list[dict]:
@@ -45,7 +39,7 @@ def mi_times() -> list[dict]:
         y = rng.integers(0, 2, n)
         for width in (4, 10, 32):
             t = np.tanh(rng.normal(size=(n, width)))
-            s = _best(lambda t=t, y=y: infoplane.mutual_information(infoplane.discretise(t), y))
+            s = fastest(lambda t=t, y=y: infoplane.mutual_information(infoplane.discretise(t), y))
             rows.append({"samples": n, "width": width, "seconds": s})
     return rows
 
@@ -56,7 +50,7 @@ def autoencoder_rates() -> dict:
     for method in monitoring.DEEP:
         model = monitoring.make_autoencoder(method, 100).eval()
         with torch.no_grad():
-            s = _best(lambda model=model: model(x))
+            s = fastest(lambda model=model: model(x))
         out[method] = {"windows_per_s": len(x) / s}
     return out
 
@@ -70,7 +64,7 @@ def step_seconds(model: torch.nn.Module, batch: int, shape: tuple[int, ...]) -> 
         F.cross_entropy(model(x), y).backward()
         opt.step()
     step()
-    return _best(lambda: [step() for _ in range(10)]) / 10
+    return fastest(lambda: [step() for _ in range(10)]) / 10
 
 
 def model_out(model: torch.nn.Module, shape: tuple[int, ...]) -> int:
@@ -83,7 +77,7 @@ def forecast() -> dict:
     x, y = infoplane.twelve_bit_task(0)
     net = infoplane.IBNet("tanh")
     ib_step = step_seconds(net, full.ip_batch, (12,))
-    mi = _best(lambda: infoplane.layer_information(net, x, y, "tanh"))
+    mi = fastest(lambda: infoplane.layer_information(net, x, y, "tanh"))
     steps_per_epoch = int(np.ceil(0.8 * 4096 / full.ip_batch))
     ib = 2 * full.ip_seeds * (full.ip_epochs * steps_per_epoch * ib_step + full.ip_points * mi)
     cnn_step = step_seconds(nets.DigitCNN(full.width), 64, (1, 28, 28))
