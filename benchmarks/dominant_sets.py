@@ -10,7 +10,9 @@ extrapolated past ``--cap-new`` (600 s): both grow like n^3 here (n/2 peels, eac
 run on the nodes left); skipped points are recorded as extrapolations.  At every n where both
 run, the benchmark checks that they find the same clusters (labels, peels, convergence flags).
 The new implementation's first call compiles its dynamics (Numba, cached on disk): timed on its
-own as the warm-up, never mixed into the curve.  Target: 10x the baseline at n = 400.
+own as the warm-up, never mixed into the curve.  Where both run, they run alternately (5 rounds
+up to n = 400) and the speed-up is the median of the rounds' ratios, so that a machine that
+slows down mid-run slows both.  Target: 10x the baseline at n = 400.
 
 Results go to ``_build/benchmarks/dominant_sets.json``.  Run with ``make bench`` or
 ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dominant_sets.py [--sizes 80 200 400]``."""
@@ -21,6 +23,7 @@ import argparse
 import json
 import os
 import platform
+import statistics
 import sys
 import time
 from pathlib import Path
@@ -42,6 +45,18 @@ def machine() -> str:
     return (f"{cpu}, {os.cpu_count()} cores, torch {torch.__version__} "
             f"({torch.get_num_threads()} threads), OMP_NUM_THREADS="
             f"{os.environ.get('OMP_NUM_THREADS', 'unset')}")
+
+
+def paired(new, old, repeat: int):
+    """Time ``new()`` and ``old()`` alternately ``repeat`` times, so that both see the same
+    machine state: ``((median s, result) of new, (median s, result) of old, median of the
+    per-round ratios old/new)``."""
+    rounds = []
+    for _ in range(repeat):
+        rounds.append((clock(new, repeat=1), clock(old, repeat=1)))
+    ratio = statistics.median(o[0] / n[0] for n, o in rounds)
+    new_s, old_s = (statistics.median(r[k][0] for r in rounds) for k in (0, 1))
+    return (new_s, rounds[-1][0][1]), (old_s, rounds[-1][1][1]), ratio
 
 
 def main() -> int:
@@ -67,7 +82,7 @@ def main() -> int:
     rows: list[dict] = []
     for n in args.sizes:
         X, _ = embeddings(n)
-        repeat = 3 if n <= 400 else 1
+        repeat = 5 if n <= 400 else 1
         guess_new = extrapolate(rows, "new_s", n)
         if guess_new > args.cap_new:
             rows.append({"n": n, "speakers": n // 2, "new_s": None,
@@ -78,21 +93,25 @@ def main() -> int:
                   f"{'~' + format(rows[-1]['baseline_s_extrapolated'], '.0f'):>11} {'-':>9}"
                   f"  (both extrapolated, not run)", flush=True)
             continue
-        new_s, new = clock(dominant_sets, X, device="cpu", repeat=repeat)
-        row = {"n": n, "speakers": n // 2, "new_s": round(new_s, 4), "peels": new.peels,
-               "clusters": new.k, "unconverged": new.unconverged, "repeat": repeat}
         guess = extrapolate(rows, "baseline_s", n)
         if guess > args.cap:
-            row.update(baseline_s=None, baseline_s_extrapolated=round(guess, 1), ratio=None,
-                       same=None)
+            new_s, new = clock(dominant_sets, X, device="cpu", repeat=repeat)
+            row = {"n": n, "speakers": n // 2, "new_s": round(new_s, 4), "peels": new.peels,
+                   "clusters": new.k, "unconverged": new.unconverged, "repeat": repeat,
+                   "baseline_s": None, "baseline_s_extrapolated": round(guess, 1),
+                   "ratio": None, "same": None}
             print(f"{n:6d} {new_s:9.3f} {'~' + format(guess, '.0f'):>11} {'-':>9} "
                   f"{new.peels:6d} {new.k:8d}  (baseline extrapolated, not run)", flush=True)
         else:
-            old_s, old = clock(baseline.dominant_sets, X, device="cpu", repeat=repeat)
+            (new_s, new), (old_s, old), ratio = paired(
+                lambda X=X: dominant_sets(X, device="cpu"),
+                lambda X=X: baseline.dominant_sets(X, device="cpu"), repeat)
             same = (old.labels.tolist() == new.labels.tolist()
                     and (old.peels, old.unconverged) == (new.peels, new.unconverged))
-            row.update(baseline_s=round(old_s, 4), ratio=round(old_s / new_s, 2), same=same)
-            print(f"{n:6d} {new_s:9.3f} {old_s:11.3f} {old_s / new_s:8.1f}x {new.peels:6d} "
+            row = {"n": n, "speakers": n // 2, "new_s": round(new_s, 4), "peels": new.peels,
+                   "clusters": new.k, "unconverged": new.unconverged, "repeat": repeat,
+                   "baseline_s": round(old_s, 4), "ratio": round(ratio, 2), "same": same}
+            print(f"{n:6d} {new_s:9.3f} {old_s:11.3f} {ratio:8.1f}x {new.peels:6d} "
                   f"{new.k:8d}  {'yes' if same else 'NO'}", flush=True)
         rows.append(row)
 

@@ -342,10 +342,19 @@ def test_same_clusters_as_the_baseline(kind, seed, theta, max_iter):
 
 
 def test_torch_path_matches_compiled_path():
-    # A float32 graph (or a GPU's) runs the dynamics in torch; float64 on the CPU compiled.
+    # A GPU graph runs the dynamics in torch (here the same code on the CPU); the CPU compiled,
+    # in the graph's precision: float32 (dominant_sets' default) and float64 agree.
+    from dlwild.speakers.cluster import _peel_torch
+
     X, _ = _speaker_embeddings(10, 32, noise=0.5, seed=8, per_speaker=3)
     A = affinity_matrix(X, device="cpu")
     compiled = dominant_sets_from_affinity(A)
-    torch_path = dominant_sets_from_affinity(A.float())
+    torch_path = _peel_torch(A.float(), 0.1, 1e-6, 10_000, 64)
     assert compiled.labels.tolist() == torch_path.labels.tolist()
     assert dominant_sets_from_affinity(A.numpy()).labels.tolist() == compiled.labels.tolist()
+    for graph in (A.float(), A.numpy().astype(np.float32)):
+        assert dominant_sets_from_affinity(graph).labels.tolist() == compiled.labels.tolist()
+    in64 = dominant_sets(X, device="cpu", dtype="float64")
+    assert dominant_sets(X, device="cpu").labels.tolist() == in64.labels.tolist()
+    with pytest.raises(ValueError, match="dtype"):
+        dominant_sets(X, device="cpu", dtype="float16")
