@@ -358,3 +358,17 @@ def test_torch_path_matches_compiled_path():
     assert dominant_sets(X, device="cpu").labels.tolist() == in64.labels.tolist()
     with pytest.raises(ValueError, match="dtype"):
         dominant_sets(X, device="cpu", dtype="float16")
+
+
+def test_float32_dynamics_keep_tiny_affinities():
+    # After the first pair is peeled, the pair left is tied by 1e-60, below float32's range:
+    # the float32 dynamics scale each peel's graph to a largest entry of 1 first.
+    A = np.full((4, 4), 1e-80)
+    A[0, 1] = A[1, 0] = 1.0
+    A[2, 3] = A[3, 2] = 1e-60
+    np.fill_diagonal(A, 0.0)
+    for dtype in ("float32", "float64", None):
+        result = dominant_sets_from_affinity(A, dtype=dtype)
+        assert result.labels.tolist() == [0, 0, 1, 1] and result.converged
+    # a float32 graph has lost that tie before it arrives: the two are left as singletons
+    assert dominant_sets_from_affinity(A.astype(np.float32)).labels.tolist() == [0, 0, 1, 2]

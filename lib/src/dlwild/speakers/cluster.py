@@ -274,21 +274,31 @@ def _on_cpu(A: torch.Tensor | np.ndarray) -> bool:
     return isinstance(A, np.ndarray) or A.device.type == "cpu"
 
 
-def _as_graph(A: torch.Tensor | np.ndarray) -> np.ndarray:
-    """A CPU graph as the compiled dynamics take it: C-contiguous, in its own precision when
-    that is float32 or float64, else float64."""
+def _as_graph(A: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.dtype]:
+    """A CPU graph as float64 NumPy array, and the precision its dynamics run in: its own
+    when that is float32, else float64."""
     G = A if isinstance(A, np.ndarray) else A.detach().numpy()
-    dtype = G.dtype if G.dtype in (np.float32, np.float64) else np.float64
-    return np.ascontiguousarray(G, dtype=dtype)
+    precision = np.dtype(np.float32 if G.dtype == np.float32 else np.float64)
+    return np.asarray(G, dtype=np.float64), precision
 
 
-def _replicate_numpy(S: np.ndarray, x0: np.ndarray | None, epsilon: float,
-                     max_iter: int) -> tuple[np.ndarray, int, bool]:
+def _in_precision(S: np.ndarray, precision: np.dtype) -> np.ndarray:
+    """``S`` (float64) as the compiled dynamics take it: C-contiguous in ``precision``; in
+    float32 scaled to a largest entry of 1 first (the dynamics do not change when A is scaled,
+    and the affinities of far items, e^-100 and below, stay above float32's underflow)."""
+    if precision == np.float32:
+        top = S.max(initial=0.0)
+        S = S / top if top > 0 else S
+    return np.ascontiguousarray(S, dtype=precision)
+
+
+def _replicate_numpy(S: np.ndarray, x0: np.ndarray | None, epsilon: float, max_iter: int,
+                     precision: np.dtype) -> tuple[np.ndarray, int, bool]:
     m = S.shape[0]
     x = (np.full(m, 1.0 / m) if x0 is None
          else np.array(x0, dtype=np.float64, copy=True).reshape(m))
-    x, iterations, converged = _compiled_dynamics()(_as_graph(S), x, float(epsilon),
-                                                    int(max_iter))
+    x, iterations, converged = _compiled_dynamics()(_in_precision(S, precision), x,
+                                                    float(epsilon), int(max_iter))
     return x, int(iterations), bool(converged)
 
 
@@ -334,7 +344,8 @@ def _replicate(
     if _on_cpu(A):
         if x0 is not None and not isinstance(x0, np.ndarray):
             x0 = x0.detach().cpu().numpy()
-        return _replicate_numpy(_as_graph(A), x0, epsilon, max_iter)
+        G, precision = _as_graph(A)
+        return _replicate_numpy(G, x0, epsilon, max_iter, precision)
     return _replicate_torch(A, x0, epsilon, max_iter, check_every)
 
 
@@ -384,7 +395,7 @@ class DominantSets:
 
 def dominant_sets_from_affinity(
     A: torch.Tensor | np.ndarray, *, theta: float = 0.1, epsilon: float = 1e-6,
-    max_iter: int = 10_000, check_every: int = 64,
+    max_iter: int = 10_000, check_every: int = 64, dtype: str | None = None,
 ) -> DominantSets:
     """Peel dominant sets off an affinity graph (ICPR 2018, digest §4.5): run the replicator
     dynamics on the unassigned nodes, take ``{i : x_i > theta * max(x)}`` as the next cluster,
@@ -392,8 +403,9 @@ def dominant_sets_from_affinity(
     Nodes with no affinity left (a lone node, or an all-zero remainder) become singletons [O].
 
     A graph on the CPU (a NumPy array or CPU tensor) runs the compiled dynamics of
-    :func:`replicator_dynamics` in its precision (float32 or float64); a GPU tensor runs them
-    in torch on its device."""
+    :func:`replicator_dynamics`; a GPU tensor runs them in torch on its device.  ``dtype``
+    ("float32" or "float64") is the precision of their matrix-vector products, by default the
+    graph's own (float32 for a float32 graph, else float64)."""
     import torch
 
     if not (isinstance(A, np.ndarray) or torch.is_tensor(A)):
@@ -403,17 +415,23 @@ def dominant_sets_from_affinity(
     if not 0.0 <= theta < 1.0:
         raise ValueError(f"theta must lie in [0, 1), got {theta!r}")
     _check_dynamics(tuple(A.shape), epsilon, max_iter, check_every)
+    if dtype is not None:
+        _torch_dtype(dtype)  # checks the name
     if _on_cpu(A):
-        G = _as_graph(A)
+        G, precision = _as_graph(A)
+        precision = np.dtype(dtype) if dtype is not None else precision
         if not np.isfinite(G).all() or (G < 0).any():
             raise ValueError("affinity must be finite and non-negative")
-        return _peel_numpy(G, theta, epsilon, max_iter)
+        return _peel_numpy(G, precision, theta, epsilon, max_iter)
     if not torch.isfinite(A).all() or (A < 0).any():
         raise ValueError("affinity must be finite and non-negative")
+    if dtype is not None:
+        A = (A / A.max().clamp_min(torch.finfo(A.dtype).tiny)).to(_torch_dtype(dtype))
     return _peel_torch(A, theta, epsilon, max_iter, check_every)
 
 
-def _peel_numpy(A: np.ndarray, theta: float, epsilon: float, max_iter: int) -> DominantSets:
+def _peel_numpy(A: np.ndarray, precision: np.dtype, theta: float, epsilon: float,
+                max_iter: int) -> DominantSets:
     """The peeling on the CPU: the dynamics run on the sub-graph of the unassigned nodes only
     (the same result as on the whole graph with zero mass on assigned nodes, since multiplicative
     updates keep them at zero), extracted once per peel, so each peel costs O(m^2) per step for
@@ -429,7 +447,7 @@ def _peel_numpy(A: np.ndarray, theta: float, epsilon: float, max_iter: int) -> D
         if float(x0 @ (sub @ x0)) <= 0.0:
             labels[idx] = np.arange(cluster, cluster + m)
             break
-        x, _, converged = _replicate_numpy(sub, x0, epsilon, max_iter)
+        x, _, converged = _replicate_numpy(sub, x0, epsilon, max_iter, precision)
         peels += 1
         unconverged += not converged
         members = x > theta * x.max()
@@ -482,6 +500,6 @@ def dominant_sets(
     and held in ``dtype`` for the dynamics: float32 (the default) is the precision of the
     embeddings it comes from and halves the memory each step reads (about 2x faster at
     n = 400, ``benchmarks/dominant_sets.py``); the replicator state stays in float64."""
-    A = affinity_matrix(X, metric, n_neighbours, device=device).to(_torch_dtype(dtype))
+    A = affinity_matrix(X, metric, n_neighbours, device=device)
     return dominant_sets_from_affinity(A, theta=theta, epsilon=epsilon, max_iter=max_iter,
-                                       check_every=check_every)
+                                       check_every=check_every, dtype=dtype)
