@@ -40,6 +40,7 @@ def tone_corpus(root: Path, n: int, seconds: float = 6.0, *, first: int = 100,
 
 
 def tiny_run(settings=TINY, **params) -> Run:
-    """A validated run of the speakers chapter with ``settings`` at both scales, on the CPU."""
+    """A validated run of the speakers chapter with ``settings`` at both scales, on the CPU,
+    training its networks in this process (``jobs=1``) unless told otherwise."""
     chapter = dataclasses.replace(CHAPTER, settings={"quick": settings, "full": settings})
-    return chapter.start(scale="quick", device="cpu", **params)
+    return chapter.start(scale="quick", device="cpu", **{"jobs": 1, **params})

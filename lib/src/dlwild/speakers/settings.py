@@ -96,7 +96,8 @@ SETTINGS = {
     # MLSP 2016 net keeps its Nesterov SGD: Adam at 1e-3 kills its ReLUs in the first steps),
     # CNN minibatches of 32 and 50. The CNNs' conv layers cost ~1 s per 64 snippets on 2
     # cores, so they get 30 minibatches (3 epochs): barely trained, the chapter says so; the
-    # BiLSTM gets 600, and each swept length 160. Pairwise (PKLD) batches hold 5 snippets per
+    # BiLSTM gets 600, and each swept length 120. With jobs=2 (the default) two networks train
+    # at a time on a core each. Pairwise (PKLD) batches hold 5 snippets per
     # speaker: with the papers' i.i.d. draw only ~1 % of the pairs share a speaker, which
     # 10k-30k minibatches make up for and a quick run cannot.
     "quick": Settings(
@@ -105,7 +106,7 @@ SETTINGS = {
         per_speaker={"cnn2016": 1, "cnn2017": 5, "bilstm2018": 5},
         batch_size={"cnn2016": 32, "cnn2017": 50, "bilstm2018": 100},
         optimizer={"cnn2016": "nesterov", "cnn2017": "adam", "bilstm2018": "adam"},
-        sweep_ms=(50, 100, 200, 400, 800), sweep_batches=160, gmm_components=8,
+        sweep_ms=(50, 100, 200, 400, 800), sweep_batches=120, gmm_components=8,
         batches_per_epoch=10, val_snippets=160,
     ),
 }
