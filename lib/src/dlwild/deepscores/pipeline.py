@@ -128,6 +128,32 @@ class ClassifierRun(Glued):
                 "history": self.history.to_dict()}
 
 
+def patch_cut(dataset: EngravedDataset) -> tuple[int, int]:
+    """The (h, w) page pixels of one symbol patch: DeepScores' 220 x 120 at its 10 px
+    interline, scaled to the data set's interline."""
+    factor = dataset.interline / INTERLINE_PX
+    return round(classify.PATCH_SIZE[0] * factor), round(classify.PATCH_SIZE[1] * factor)
+
+
+def dataset_patches(dataset: EngravedDataset, classes: Sequence[str],
+                    out_size: tuple[int, int], per_class: int | None,
+                    seed: int) -> tuple[classify.Patches, classify.Patches]:
+    """Patches of ``classes`` cut from every page (:func:`patch_cut`, scaled to ``out_size``;
+    at most ``per_class`` per class, None: all), split into those of the training pieces and
+    those of the test pieces; a ValueError when either side has none."""
+    pages = dataset.pages()
+    patches = classify.extract_patches([p.page for p in pages], [p.image for p in pages],
+                                       classes, size=patch_cut(dataset), out_size=out_size,
+                                       per_class=per_class, seed=seed)
+    test_ids = {p.page.id for p in dataset.test}
+    is_test = patches.records["page"].isin(test_ids).to_numpy()
+    train_set, test_set = (patches.take(np.flatnonzero(~is_test)),
+                           patches.take(np.flatnonzero(is_test)))
+    if not len(train_set) or not len(test_set):
+        raise ValueError("the classifier needs patches from training and from test pieces")
+    return train_set, test_set
+
+
 def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
                    device: torch.device | str, store: Any = None,
                    progress: bool = True) -> ClassifierRun:
@@ -135,24 +161,15 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
     the test pieces only) and train the residual CNN on them, once (``CHAPTER.train_cached``)."""
     classes = classify.top_classes([p.page for p in dataset.train],
                                    settings.classifier_classes)
-    pages = dataset.pages()
-    factor = dataset.interline / INTERLINE_PX  # DeepScores cuts 220 x 120 at 10 px
-    size = (round(classify.PATCH_SIZE[0] * factor), round(classify.PATCH_SIZE[1] * factor))
-    patches = classify.extract_patches([p.page for p in pages], [p.image for p in pages],
-                                       classes, size=size, out_size=settings.patch_size,
-                                       per_class=settings.patches_per_class, seed=seed)
-    test_ids = {p.page.id for p in dataset.test}
-    is_test = patches.records["page"].isin(test_ids).to_numpy()
-    train_set, test_set = (patches.take(np.flatnonzero(~is_test)),
-                           patches.take(np.flatnonzero(is_test)))
-    if not len(train_set) or not len(test_set):
-        raise ValueError("the classifier needs patches from training and from test pieces")
+    train_set, test_set = dataset_patches(dataset, classes, settings.patch_size,
+                                          settings.patches_per_class, seed)
+    size = patch_cut(dataset)
     params = {"classes": classes, "patch_size": list(settings.patch_size),
               "per_class": settings.patches_per_class, "epochs": settings.classifier_epochs,
               "width": settings.classifier_width, "blocks": list(settings.classifier_blocks),
               "batch_size": settings.classifier_batch, "seed": seed}
     data = training_data("real", dataset.sha256, corpus="music21 Bach chorales (engraved)",
-                         patches=len(patches), cut=list(size))
+                         patches=len(train_set) + len(test_set), cut=list(size))
 
     def make() -> classify.SymbolResNet:
         return classify.SymbolResNet(len(classes), width=settings.classifier_width,

@@ -46,13 +46,31 @@ def confusions(scores: dict[str, Any], title: str):
     return fig
 
 
-def recalls(scores: dict[str, Any], title: str):
-    """Recall per digit of each method (digit 0 the head, 9 the rarest)."""
-    fig, ax = plots.figure(figsize=(6.5, 3.4))
+def recalls(scores: dict[str, Any], title: str, classes: list[str] | None = None):
+    """Recall per class of each method: digits 0 (the head) to 9 (the rarest), or the named
+    ``classes`` (most frequent first)."""
+    fig, ax = plots.figure(figsize=(6.5, 3.4) if classes is None else (7.5, 4.2))
+    n = len(next(iter(scores.values())).recall)
     for name, s in scores.items():
-        ax.plot(range(10), s.recall, marker="o", ms=3, label=name)
-    ax.set(xlabel="digit (0 = most frequent, 9 = rarest)", ylabel="test recall",
-           xticks=range(10), ylim=(-0.02, 1.02), title=title)
+        ax.plot(range(n), s.recall, marker="o", ms=3, label=name)
+    ax.set(ylabel="test recall", ylim=(-0.02, 1.02), title=title)
+    if classes is None:
+        ax.set(xlabel="digit (0 = most frequent, 9 = rarest)", xticks=range(n))
+    else:
+        ax.set_xticks(range(n), classes, rotation=50, ha="right", fontsize=8)
+        ax.set_xlabel("symbol class (most frequent first)")
+    ax.legend(fontsize=8)
+    return fig
+
+
+def symbol_tail(tail: Any):
+    """Training and test patches per symbol class (log scale): the natural long tail."""
+    fig, ax = plots.figure(figsize=(7.5, 3.8))
+    n = len(tail.classes)
+    ax.bar(np.arange(n) - 0.2, tail.counts, width=0.4, label="training pieces")
+    ax.bar(np.arange(n) + 0.2, tail.test_counts, width=0.4, label="test pieces")
+    ax.set_xticks(range(n), tail.classes, rotation=50, ha="right", fontsize=8)
+    ax.set(yscale="log", ylabel="patches", title="DeepScores symbols: the long tail")
     ax.legend(fontsize=8)
     return fig
 

@@ -19,14 +19,18 @@ from dlwild.core import train
 
 
 class DigitCNN(nn.Module):
-    """conv(width) - pool - conv(2 width) - pool - linear: a few thousand weights."""
+    """conv(width) - pool - conv(2 width) - pool - linear: a few thousand weights, for grey
+    images of ``size`` (h, w): MNIST digits, or the DeepScores chapter's symbol patches."""
 
-    def __init__(self, width: int = 8, classes: int = 10) -> None:
+    def __init__(self, width: int = 8, classes: int = 10,
+                 size: tuple[int, int] = (28, 28)) -> None:
         super().__init__()
+        if min(size) < 4:
+            raise ValueError(f"images must be at least 4 x 4 pixels, got {size}")
         self.features = nn.Sequential(
             nn.Conv2d(1, width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2),
             nn.Conv2d(width, 2 * width, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2))
-        self.classifier = nn.Linear(2 * width * 49, classes)
+        self.classifier = nn.Linear(2 * width * (size[0] // 4) * (size[1] // 4), classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         return self.classifier(self.features(x).flatten(1))

@@ -12,7 +12,7 @@ import torch
 
 from dlwild.core import cache, config, data, readers, results
 from dlwild.core.chapter import training_data
-from dlwild.wild import curves, imbalance, infoplane, monitoring, nets
+from dlwild.wild import curves, imbalance, infoplane, monitoring, nets, symbols
 from dlwild.wild.chapter import CHAPTER
 from dlwild.wild.settings import IMBALANCE_METHODS
 
@@ -62,6 +62,30 @@ class ImbalanceStudy:
                 "scores": {f"{r}/{m}": s.record() for (r, m), s in self.scores.items()}}
 
 
+def train_methods(run, name: str, x: torch.Tensor, y: torch.Tensor,
+                  val: tuple[torch.Tensor, torch.Tensor], key: dict[str, Any], make,
+                  classes: int, epochs: int, params: dict[str, Any]
+                  ) -> dict[str, tuple[Any, Any]]:
+    """Train one network per imbalance method on ``x, y`` (labels 0..classes-1; cached as
+    ``<name>-<method>``): ``{method: (model, history)}``, each history recorded with the run."""
+    gamma = run.params["focal_gamma"]
+    out = {}
+    for method in IMBALANCE_METHODS:
+        method_params = {"method": method, "epochs": epochs, **params,
+                         **({"gamma": gamma} if method == "focal" else {})}
+
+        def fit(model, path, method=method):
+            return nets.fit_classifier(
+                model, imbalance.training_set(method, x, y, run.seed), val, path,
+                epochs=epochs, seed=run.seed, desc=f"{name} {method}",
+                loss=imbalance.loss_for(method, y, classes=classes, gamma=gamma))
+        model, history = CHAPTER.train_cached(f"{name}-{method}", params=method_params,
+                                              data=key, make=make, fit=fit, seed=run.seed)
+        run.use_training(history)
+        out[method] = (model, history)
+    return out
+
+
 def imbalance_study(run, mnist: Mnist) -> ImbalanceStudy:
     """Every method on every long tail, tested on a balanced test subset."""
     s = run.settings
@@ -80,23 +104,62 @@ def imbalance_study(run, mnist: Mnist) -> ImbalanceStudy:
         study.counts[ratio] = counts
         key = training_data("real", cache.array_digest([mnist.x_train[idx], y.numpy()]),
                             corpus="mnist long tail", images=int(len(idx)))
-        for method in IMBALANCE_METHODS:
-            gamma = run.params["focal_gamma"]
-            params = {"method": method, "ratio": ratio, "epochs": s.imbalance_epochs,
-                      "width": s.width, **({"gamma": gamma} if method == "focal" else {})}
-
-            def fit(model, path, method=method, x=x, y=y, ratio=ratio, gamma=gamma, val=val):
-                return nets.fit_classifier(
-                    model, imbalance.training_set(method, x, y, run.seed), val, path,
-                    epochs=s.imbalance_epochs, seed=run.seed, desc=f"{method} @ {ratio}",
-                    loss=imbalance.loss_for(method, y, gamma=gamma))
-            model, history = CHAPTER.train_cached(
-                f"imbalance-{ratio}-{method}", params=params, data=key,
-                make=lambda: nets.DigitCNN(s.width), fit=fit, seed=run.seed)
-            run.use_training(history)
+        trained = train_methods(run, f"imbalance-{ratio}", x, y, val, key,
+                                lambda: nets.DigitCNN(s.width), 10, s.imbalance_epochs,
+                                {"ratio": ratio, "width": s.width})
+        for method, (model, history) in trained.items():
             study.histories[(ratio, method)] = history
             study.scores[(ratio, method)] = imbalance.Scores.of(
                 y_test, nets.predict(model, x_test), rare=9, precision=RARE_PRECISION)
+    return study
+
+
+@dataclass
+class SymbolStudy:
+    """The five methods on the DeepScores symbols' natural long tail."""
+
+    tail: symbols.SymbolTail
+    head: int
+    scores: dict[str, imbalance.Scores]
+    histories: dict[str, Any]
+
+    @property
+    def rare(self) -> int:
+        """The class with the fewest training patches."""
+        return int(np.argmin(self.tail.counts))
+
+    def table(self) -> pd.DataFrame:
+        rows = [{"method": m, "accuracy": s.accuracy, "balanced accuracy": s.balanced_accuracy,
+                 "macro F1": s.macro_f1, "rarest-class recall": s.recall[self.rare],
+                 f"rarest recall @ precision {RARE_PRECISION:g}": s.rare_recall_at_precision}
+                for m, s in self.scores.items()]
+        return pd.DataFrame(rows).set_index("method")
+
+    def record(self) -> dict[str, Any]:
+        return {"tail": self.tail.record(), "head": self.head,
+                "rare": self.tail.classes[self.rare],
+                "scores": {m: s.record() for m, s in self.scores.items()}}
+
+
+def symbol_study(run) -> SymbolStudy:
+    """Every imbalance method on the DeepScores chapter's symbol patches, tested on the
+    patches of its test pieces (as imbalanced as the training ones)."""
+    s = run.settings
+    tail = symbols.symbol_long_tail(s.symbol_classes, s.symbol_head, run.seed)
+    run.use_data("music21-bach-chorales", tail.corpus)  # as the DeepScores chapter records it
+    key = training_data("real", tail.digest, corpus="DeepScores chapter's engraved symbols",
+                        patches=int(len(tail.y_train)), classes=list(tail.classes))
+    trained = train_methods(run, "symbols", tail.x_train, tail.y_train,
+                            (tail.x_val, tail.y_val), key,
+                            lambda: nets.DigitCNN(s.width, len(tail.classes), tail.size),
+                            len(tail.classes), s.symbol_epochs,
+                            {"width": s.width, "head": s.symbol_head})
+    study = SymbolStudy(tail, s.symbol_head, {}, {})
+    for method, (model, history) in trained.items():
+        study.histories[method] = history
+        study.scores[method] = imbalance.Scores.of(
+            tail.y_test, nets.predict(model, tail.x_test), rare=study.rare,
+            precision=RARE_PRECISION)
     return study
 
 
@@ -263,12 +326,13 @@ def schedule_table(shaping: dict[str, Any]) -> pd.DataFrame:
         index={"joint": "joint (all losses at once)", "paper": "staged (the paper's)"})
 
 
-def metrics(imb: ImbalanceStudy, mon: MonitoringStudy, planes: dict[str, list],
-            curve_study: CurvesStudy, shaping: dict[str, Any] | None,
+def metrics(imb: ImbalanceStudy, sym: SymbolStudy, mon: MonitoringStudy,
+            planes: dict[str, list], curve_study: CurvesStudy, shaping: dict[str, Any] | None,
             settings: Any) -> dict[str, Any]:
     """The results record's metrics: every section's numbers."""
     return {
         "imbalance": imb.record(),
+        "symbols": sym.record(),
         "monitoring": mon.record(),
         "information_plane": {a: {"compression_bits": compression_bits(h).tolist(),
                                   "val_accuracy": [r.epochs[-1]["val_accuracy"] for r in h]}

@@ -10,11 +10,12 @@ import numpy as np
 from dlwild.core.report import glue_value
 from dlwild.wild import imbalance, monitoring
 from dlwild.wild.pipeline import RARE_PRECISION, compression_bits
+from dlwild.wild.settings import head_text
 
 TANH_COMPRESSION_BITS = 0.2  # the least fall of I(X;T) called compression
 
 
-def relations(imb, mon, planes: dict[str, list], curve_study, shaping) -> dict[str, Any]:
+def relations(imb, sym, mon, planes: dict[str, list], curve_study, shaping) -> dict[str, Any]:
     """Each tested relation's value (bool) by claim id, and the reason where one cannot be
     measured (``<id>_why``) or comes from another scale (``<id>_scale``)."""
     from dlwild.wild import curves
@@ -23,8 +24,11 @@ def relations(imb, mon, planes: dict[str, list], curve_study, shaping) -> dict[s
     gains = imbalance.weighting_helps_little(imb.scores, ratio)
     tanh, relu = compression_bits(planes["tanh"]), compression_bits(planes["relu"])
     r = curve_study.readings
+    symbol_gains = symbol_remedies(sym)
     out: dict[str, Any] = {
         "rel_weighting_helps_little": gains["weighted_gain"] < gains["data_gain"],
+        "rel_weighting_helps_little_symbols":
+            symbol_gains["weighted_gain"] < symbol_gains["data_gain"],
         "rel_deep_ties_pca": monitoring.deep_ties_pca(mon.detections),
         "rel_tanh_compresses": bool(tanh.max() >= TANH_COMPRESSION_BITS),
         "rel_relu_compresses_less": bool(relu.max() < tanh.max()),
@@ -58,6 +62,42 @@ def glue_imbalance(imb) -> None:
     gains = imbalance.weighting_helps_little(s, ratio)
     glue_value("wild_weighted_gain", gains["weighted_gain"], ".3f")
     glue_value("wild_data_gain", gains["data_gain"], ".3f")
+
+
+def symbol_remedies(sym) -> dict[str, float]:
+    """On the symbols' long tail: the balanced-accuracy gains over plain CE of weighting the
+    loss and of the best data-side remedy (as :func:`imbalance.weighting_helps_little`)."""
+    return imbalance.weighting_helps_little({(0, m): s for m, s in sym.scores.items()}, 0)
+
+
+def glue_symbols(sym) -> None:
+    tail = sym.tail
+    counts = tail.counts
+    glue_value("wild_sym_classes", len(tail.classes), "d")
+    glue_value("wild_sym_pages", tail.pages, "d")
+    glue_value("wild_sym_cap", head_text(sym.head))
+    glue_value("wild_sym_head_class", tail.classes[int(np.argmax(counts))])
+    glue_value("wild_sym_head", int(counts.max()), "d")
+    glue_value("wild_sym_rare_class", tail.classes[sym.rare])
+    glue_value("wild_sym_rare", int(counts.min()), "d")
+    glue_value("wild_sym_ratio", tail.ratio, ".0f")
+    glue_value("wild_sym_train", int(counts.sum()), "d")
+    glue_value("wild_sym_test", int(tail.test_counts.sum()), "d")
+    for m, sc in sym.scores.items():
+        glue_value(f"wild_sym_bacc_{m}", sc.balanced_accuracy, ".3f")
+        glue_value(f"wild_sym_rare_{m}", sc.recall[sym.rare], ".3f")
+    gains = symbol_remedies(sym)
+    glue_value("wild_sym_weighted_gain", gains["weighted_gain"], ".3f")
+    glue_value("wild_sym_data_gain", gains["data_gain"], ".3f")
+    glue_value("wild_sym_verdict", symbol_verdict(gains))
+
+
+def symbol_verdict(gains: dict[str, float]) -> str:
+    """What the symbols say about the lesson, in a sentence (from the measured gains)."""
+    if gains["weighted_gain"] < gains["data_gain"]:
+        return "Here too, weighting the loss gains less than the best data-side remedy."
+    return ("Here, unlike the lesson says, weighting the loss gains as much as the best "
+            "data-side remedy or more.")
 
 
 def glue_monitoring(mon, normal_rate: int) -> None:
