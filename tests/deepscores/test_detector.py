@@ -169,9 +169,11 @@ def test_two_schedules_train_side_by_side_and_load_like_one(tmp_path, monkeypatc
     tiny_dataset = small_dataset()
     work = dd.DetectorPages.of(tiny_dataset, TINY)
     store = ArtifactCache(tmp_path)
-    joint, paper = dd.train_detectors(work, TINY, seed=0, device="cpu",
-                                      schedules=("joint", "paper"), store=store,
-                                      progress=False, workers=2)
+    started = dd.start_detectors(work, TINY, seed=0, device="cpu", schedules=("joint", "paper"),
+                                 store=store, workers=2)
+    assert started.pool is not None and len(started.jobs) == 2  # returned while they train
+    joint, paper = started.result(progress=False)
+    assert started.pool is None  # the workers are gone once collected
     assert (joint.params["schedule"], paper.params["schedule"]) == ("joint", "paper")
     assert len(list(store.root.glob("deepscores-dwd/*"))) == 2
     # trained in worker processes, loaded here: the same as asking for one of them alone

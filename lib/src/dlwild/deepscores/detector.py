@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -119,6 +119,18 @@ class TrainedDetector(Glued):
     classes: list[str]
     history: train.History
     params: dict[str, Any]
+    outputs: dict[str, Any] = field(default_factory=dict, repr=False)
+
+    def output(self, page_id: str, image: np.ndarray) -> Any:
+        """The network's output on one whole page, computed once per page and kept (a few
+        tens of MB per test page), so that decoding the same pages again (another cut level,
+        cached box sizes) skips the forward pass."""
+        if page_id not in self.outputs:
+            model = self.model.eval()
+            device = next(model.parameters()).device
+            with torch.no_grad():
+                self.outputs[page_id] = model(image_to_input(image)[None].to(device))
+        return self.outputs[page_id]
 
     def prose(self) -> dict[str, str]:
         crop = self.params["crop"]
@@ -191,12 +203,42 @@ def _train_in_worker(pages: DetectorPages, settings: Settings, seed: int, schedu
               progress=False)
 
 
-def train_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
+@dataclass
+class DetectorTraining:
+    """Detectors training in worker processes, started by :func:`start_detectors` so that other
+    work (the symbol classifier) runs meanwhile; :meth:`result` waits for them."""
+
+    pages: DetectorPages
+    settings: Settings
+    seed: int
+    device: torch.device | str
+    schedules: tuple[str, ...]
+    store: Any
+    pool: Any = None
+    jobs: list[Any] = field(default_factory=list)
+
+    def result(self, progress: bool = True) -> list[TrainedDetector]:
+        """One trained detector per schedule, in order: the workers' from the cache, any
+        other trained here (with a progress bar)."""
+        if self.pool is not None:
+            try:
+                for job in self.jobs:
+                    job.result()
+            finally:
+                self.pool.shutdown()
+                self.pool = None
+        return [train_detector(self.pages, self.settings, seed=self.seed, device=self.device,
+                               schedule=name, store=self.store, progress=progress)
+                for name in self.schedules]
+
+
+def start_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
                     device: torch.device | str, schedules: Sequence[str], store: Any = None,
-                    progress: bool = True, workers: int | None = None) -> list[TrainedDetector]:
-    """One detector per schedule (see :func:`train_detector`). On a CPU those not cached yet
-    train side by side, one process each with the cores shared among them (small
-    convolutions use two cores better as two processes than as two threads of one)."""
+                    workers: int | None = None) -> DetectorTraining:
+    """Start one detector per schedule (see :func:`train_detector`). On a CPU those not
+    cached yet train side by side, one process each with the cores shared among them (small
+    convolutions use two cores better as two processes than as two threads of one); this
+    returns at once, and :meth:`DetectorTraining.result` collects them."""
     missing = []
     for name in schedules:
         try:
@@ -204,6 +246,7 @@ def train_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
                       progress=False, cached_only=True)
         except _NotCached:
             missing.append(name)
+    training = DetectorTraining(pages, settings, seed, device, tuple(schedules), store)
     cores = default_workers()
     workers = min(len(missing), cores) if workers is None else workers
     if len(missing) > 1 and workers > 1 and torch.device(device).type == "cpu":
@@ -213,13 +256,19 @@ def train_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
         print(f"training the {' and the '.join(missing)} detector side by side in {workers} "
               "processes ...", flush=True)
         threads = max(1, cores // workers)
-        with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn")) as pool:
-            jobs = [pool.submit(_train_in_worker, pages, settings, seed, name, store, threads)
-                    for name in missing]
-            for job in jobs:
-                job.result()
-    return [train_detector(pages, settings, seed=seed, device=device, schedule=name,
-                           store=store, progress=progress) for name in schedules]
+        training.pool = ProcessPoolExecutor(workers,
+                                            mp_context=multiprocessing.get_context("spawn"))
+        training.jobs = [training.pool.submit(_train_in_worker, pages, settings, seed, name,
+                                              store, threads) for name in missing]
+    return training
+
+
+def train_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
+                    device: torch.device | str, schedules: Sequence[str], store: Any = None,
+                    progress: bool = True, workers: int | None = None) -> list[TrainedDetector]:
+    """One detector per schedule, trained as :func:`start_detectors` does, waited for."""
+    return start_detectors(pages, settings, seed=seed, device=device, schedules=schedules,
+                           store=store, workers=workers).result(progress)
 
 
 @dataclass
@@ -229,7 +278,7 @@ class PageDetections:
 
     regressed: dict[str, list[Detection]]
     cached: dict[str, list[Detection]]
-    seconds: float
+    seconds: float  # wall time of the detection (forward passes a detector kept are not redone)
 
 
 def detect(detector: TrainedDetector, items: Sequence[Item],
@@ -238,13 +287,10 @@ def detect(detector: TrainedDetector, items: Sequence[Item],
     """Run the detector on whole pages (images at its working scale) and decode each output
     with regressed and with cached box sizes (``box_sizes``: per class, in those pixels)."""
     config = config or watershed.DecodeConfig()
-    model = detector.model.eval()
-    device = next(model.parameters()).device
     regressed, cached = {}, {}
     start = time.perf_counter()
     for image, page in items:
-        with torch.no_grad():
-            output = model(image_to_input(image)[None].to(device))
+        output = detector.output(page.id, image)
         regressed[page.id] = watershed.decode_output(output, detector.classes, config)[0]
         cached[page.id] = watershed.decode_output(output, detector.classes, config,
                                                   box_sizes=box_sizes)[0]
