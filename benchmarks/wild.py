@@ -5,7 +5,7 @@
 2. The autoencoders: windows per second through each (inference), and one training epoch
    of 140 windows in batches of 20.
 3. The full-run forecast: the information-plane step and MI times the full scale's epochs,
-   points and seeds; the imbalance and curve CNNs' measured step time times the full
+   points and seeds; the imbalance, symbol and curve CNNs' measured step time times the full
    scale's steps. No target: it says whether a full run fits a CPU night (8 h).
 
 Targets live here, never as timing assertions in tests. Results go to
@@ -21,7 +21,7 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from dlwild.wild import imbalance, infoplane, monitoring, nets
+from dlwild.wild import imbalance, infoplane, monitoring, nets, symbols
 from dlwild.wild.settings import IMBALANCE_METHODS, SETTINGS
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -72,6 +72,17 @@ def model_out(model: torch.nn.Module, shape: tuple[int, ...]) -> int:
         return int(model(torch.zeros(1, *shape)).shape[1])
 
 
+def symbol_seconds(full) -> float:
+    """The symbols' five methods at full scale: the tail's real patch counts (the DeepScores
+    chapter's engraved pages, cached after its first run) times the patch CNN's step time;
+    augmentation tops every class up to the head."""
+    tail = symbols.symbol_long_tail(full.symbol_classes, full.symbol_head, 0)
+    counts = tail.counts
+    images = counts.sum() * (len(IMBALANCE_METHODS) - 1) + len(counts) * counts.max()
+    step = step_seconds(nets.DigitCNN(full.width, len(counts), tail.size), 64, (1, *tail.size))
+    return float(images / 64 * full.symbol_epochs * step)
+
+
 def forecast() -> dict:
     full = SETTINGS["full"]
     x, y = infoplane.twelve_bit_task(0)
@@ -88,7 +99,8 @@ def forecast() -> dict:
     imb = images / 64 * full.imbalance_epochs * cnn_step
     wide = step_seconds(nets.DigitCNN(2 * full.width), 32, (1, 28, 28))
     cur = 3 * full.curve_train / 32 * full.curve_epochs * wide
-    hours = {"information_plane": ib / 3600, "imbalance": imb / 3600, "curves": cur / 3600}
+    hours = {"information_plane": ib / 3600, "imbalance": imb / 3600, "curves": cur / 3600,
+             "symbols": symbol_seconds(full) / 3600}
     return {"hours": hours, "total_h": sum(hours.values()),
             "fits_a_night": sum(hours.values()) <= NIGHT_H}
 
