@@ -201,13 +201,16 @@ def test_full_scale_record_is_shown_and_listed(tmp_path, monkeypatch, capsys):
 
 
 def test_glued_numbers_keep_their_format_and_survive_myst_nb():
-    import ast
+    from myst_nb.core.variables import format_plain_text  # what {glue:text} shows
 
-    assert repr(_plain(221706, ",d")) == "221\u202f706"
-    assert repr(_plain(0.1234, ".2f")) == "0.12"
-    assert repr(_plain(True)) == "yes"
-    with pytest.raises((ValueError, SyntaxError)):  # myst-nb would turn "221,706" into a tuple
-        ast.literal_eval(repr(_plain(221706, ",d")))
+    def shown(value, fmt=""):
+        return format_plain_text(repr(_plain(value, fmt)), "")
+
+    assert shown(221706, ",d") == "221\u202f706"
+    assert shown(0.1234, ".2f") == "0.12"
+    assert shown(0.85, ".3f") == "0.850" and shown(1.0, ".4f") == "1.0000"  # zeros kept
+    assert shown(True) == "yes" and shown("it's") == "it's"
+    assert str(_plain(0.85, ".3f")) == "0.850"
 
 
 def test_undefined_metrics_become_null_and_pass_the_contract():

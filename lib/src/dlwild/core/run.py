@@ -183,13 +183,18 @@ class Run:
 
 
 class _Plain:
-    """A value glued as plain text (no quotes around strings) in the chosen format."""
+    """A value glued as plain text in the chosen format. Its text/plain is a quoted string
+    literal: myst-nb's ``{glue:text}`` reads it with ``ast.literal_eval``, which takes the
+    quotes off and keeps the text as it is (a bare "0.850" would come back as 0.85)."""
 
     def __init__(self, text: str) -> None:
         self.text = text
 
-    def __repr__(self) -> str:
+    def __str__(self) -> str:
         return self.text
+
+    def __repr__(self) -> str:
+        return repr(self.text)
 
 
 def _plain(value: Any, fmt: str = "") -> _Plain:

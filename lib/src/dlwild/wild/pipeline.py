@@ -125,8 +125,8 @@ class SymbolStudy:
 
     @property
     def rare(self) -> int:
-        """The class with the fewest training patches."""
-        return int(np.argmin(self.tail.counts))
+        """The class with the fewest training patches: the last (classes come most first)."""
+        return len(self.tail.classes) - 1
 
     def table(self) -> pd.DataFrame:
         rows = [{"method": m, "accuracy": s.accuracy, "balanced accuracy": s.balanced_accuracy,

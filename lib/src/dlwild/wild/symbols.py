@@ -40,9 +40,9 @@ def ink(images: np.ndarray) -> torch.Tensor:
 
 @dataclass
 class SymbolTail:
-    """The symbol long tail as trained and tested: class names (most frequent first), ink
-    patches and labels of the training pieces (split by piece into train and validation) and
-    of the test pieces, and what identifies them."""
+    """The symbol long tail as trained and tested: class names (most training patches first,
+    ties by name; labels index them), ink patches and labels of the training pieces (split by
+    piece into train and validation) and of the test pieces, and what identifies them."""
 
     classes: tuple[str, ...]
     x_train: torch.Tensor
@@ -102,8 +102,14 @@ def symbol_long_tail(n_classes: int, head: int, seed: int,
                            [s.cls for p in dataset.test for s in p.page.symbols], n_classes)
     train, test = dataset_patches(dataset, classes, settings.patch_size, head or None, seed)
     fit, val = classify.split_by_piece(train, (0.85, 0.15), seed)
+    # classes renumbered by their training patches, most first (ties by name)
+    counts = np.bincount(train.labels[fit], minlength=len(classes))
+    order = sorted(range(len(classes)), key=lambda c: (-counts[c], classes[c]))
+    relabel = np.argsort(order)
+    y_fit, y_val, y_test = (relabel[y] for y in (train.labels[fit], train.labels[val],
+                                                 test.labels))
     digest = cache.array_digest([train.images, train.labels, test.images, test.labels])
-    return SymbolTail(tuple(classes), ink(train.images[fit]),
-                      torch.from_numpy(train.labels[fit]), ink(train.images[val]),
-                      torch.from_numpy(train.labels[val]), ink(test.images), test.labels,
-                      digest, len(dataset.pages()), engraving.corpus_record(dataset))
+    return SymbolTail(tuple(classes[c] for c in order), ink(train.images[fit]),
+                      torch.from_numpy(y_fit), ink(train.images[val]), torch.from_numpy(y_val),
+                      ink(test.images), y_test, digest, len(dataset.pages()),
+                      engraving.corpus_record(dataset))
