@@ -282,6 +282,10 @@ def _as_graph(A: torch.Tensor | np.ndarray) -> tuple[np.ndarray, np.dtype]:
     return np.asarray(G, dtype=np.float64), precision
 
 
+#: A float32 sub-graph whose largest entry falls below this is rescaled from float64.
+_RESCALE_BELOW = 1e-20
+
+
 def _in_precision(S: np.ndarray, precision: np.dtype) -> np.ndarray:
     """``S`` (float64) as the compiled dynamics take it: C-contiguous in ``precision``; in
     float32 scaled to a largest entry of 1 first (the dynamics do not change when A is scaled,
@@ -294,11 +298,16 @@ def _in_precision(S: np.ndarray, precision: np.dtype) -> np.ndarray:
 
 def _replicate_numpy(S: np.ndarray, x0: np.ndarray | None, epsilon: float, max_iter: int,
                      precision: np.dtype) -> tuple[np.ndarray, int, bool]:
+    return _run_compiled(_in_precision(S, precision), x0, epsilon, max_iter)
+
+
+def _run_compiled(S: np.ndarray, x0: np.ndarray | None, epsilon: float,
+                  max_iter: int) -> tuple[np.ndarray, int, bool]:
+    """The compiled dynamics on ``S`` as :func:`_in_precision` makes it."""
     m = S.shape[0]
     x = (np.full(m, 1.0 / m) if x0 is None
          else np.array(x0, dtype=np.float64, copy=True).reshape(m))
-    x, iterations, converged = _compiled_dynamics()(_in_precision(S, precision), x,
-                                                    float(epsilon), int(max_iter))
+    x, iterations, converged = _compiled_dynamics()(S, x, float(epsilon), int(max_iter))
     return x, int(iterations), bool(converged)
 
 
@@ -435,19 +444,23 @@ def _peel_numpy(A: np.ndarray, precision: np.dtype, theta: float, epsilon: float
     """The peeling on the CPU: the dynamics run on the sub-graph of the unassigned nodes only
     (the same result as on the whole graph with zero mass on assigned nodes, since multiplicative
     updates keep them at zero), extracted once per peel, so each peel costs O(m^2) per step for
-    the m nodes left instead of O(n^2)."""
+    the m nodes left instead of O(n^2).  In float32 the sub-graph is cut from the graph as
+    rounded once; a sub-graph whose entries all fall below ``_RESCALE_BELOW`` is cut afresh
+    from the float64 graph and rescaled (:func:`_in_precision`), so nothing underflows."""
     n = A.shape[0]
     labels = np.full(n, -1, dtype=np.int64)
     idx = np.arange(n)
-    sub = A
+    sub = _in_precision(A, precision)
     cluster = peels = unconverged = 0
     while idx.size:
         m = idx.size
+        if precision == np.float32 and sub.max(initial=0.0) < _RESCALE_BELOW:
+            sub = _in_precision(A[np.ix_(idx, idx)], precision)
         x0 = np.full(m, 1.0 / m)
         if float(x0 @ (sub @ x0)) <= 0.0:
             labels[idx] = np.arange(cluster, cluster + m)
             break
-        x, _, converged = _replicate_numpy(sub, x0, epsilon, max_iter, precision)
+        x, _, converged = _run_compiled(sub, x0, epsilon, max_iter)
         peels += 1
         unconverged += not converged
         members = x > theta * x.max()
