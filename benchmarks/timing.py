@@ -7,21 +7,20 @@ import time
 from collections.abc import Callable
 
 
-def timed(fn: Callable[[], object], repeat: int = 3) -> float:
-    """Median wall time of ``fn()`` over ``repeat`` calls."""
+def _wall_times(fn: Callable[[], object], repeat: int) -> list[float]:
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
         fn()
         times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return times
+
+
+def timed(fn: Callable[[], object], repeat: int = 3) -> float:
+    """Median wall time of ``fn()`` over ``repeat`` calls."""
+    return statistics.median(_wall_times(fn, repeat))
 
 
 def fastest(fn: Callable[[], object], repeat: int = 3) -> float:
     """Shortest wall time of ``fn()`` over ``repeat`` calls (for speed ratios of one run)."""
-    times = []
-    for _ in range(repeat):
-        start = time.perf_counter()
-        fn()
-        times.append(time.perf_counter() - start)
-    return min(times)
+    return min(_wall_times(fn, repeat))
