@@ -46,3 +46,16 @@ def test_the_experiment_end_to_end(tmp_path):
     values = lp.headline(results, sweep, large, TINY, datas)
     assert values["l2c_points_mr"][0] == numbers["points"]["l2c"]["mr"]
     assert list(lp.networks_table(trained)["data"]) == ["points", "images"]
+
+
+def test_the_scale_contrast_reads_the_settings():
+    """The page's quick/full/paper comparison is the settings as declared, not typed text."""
+    from dlwild.l2c.settings import FULL, PAPER_TRAINING
+
+    values = {name: value for name, (value, _) in lp.scale_contrast().items()}
+    steps = sorted(n.batches for n in QUICK.nets.values())
+    assert values["l2c_quick_steps"] == f"{steps[0]:,}–{steps[-1]:,}"
+    assert values["l2c_full_m"] == str(FULL.nets["points"].m)
+    assert values["l2c_full_lr"] == "3e-4" and values["l2c_paper_lr"] == "5"
+    assert values["l2c_paper_sets"] == PAPER_TRAINING["sets_per_batch"]
+    assert values["l2c_quick_optimizer"] == "Adam"

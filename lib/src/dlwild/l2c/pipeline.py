@@ -283,6 +283,42 @@ def headline(results: dict[str, Result], sweep: dict[int, dict[str, float]],
         out["l2c_sweep_most"] = (cs[-1], "d")
         out["l2c_sweep_few_mr"] = (sweep[cs[0]]["mr"], ".3f")
         out["l2c_sweep_most_mr"] = (sweep[cs[-1]]["mr"], ".3f")
+    out.update(scale_contrast())
+    return out
+
+
+def _span(values: list[int]) -> str:
+    """``"75-350"`` for a range of settings, ``"8"`` for one value."""
+    lo, hi = min(values), max(values)
+    return f"{lo:,}" if lo == hi else f"{lo:,}–{hi:,}"
+
+
+def _rate(lr: float) -> str:
+    """A learning rate as written in papers: ``3e-4``, ``5``."""
+    return f"{lr:g}" if lr >= 0.1 else f"{lr:.0e}".replace("e-0", "e-")
+
+
+def scale_contrast() -> dict[str, tuple[Any, str]]:
+    """The quick and full scales' networks and training beside the paper's, for the
+    page's "what the quick scale cannot show" (the same text at either scale)."""
+    from dlwild.l2c.settings import PAPER_TRAINING, SETTINGS
+
+    out: dict[str, tuple[Any, str]] = {}
+    for scale, s in SETTINGS.items():
+        nets = list(s.nets.values())
+        out[f"l2c_{scale}_steps"] = (_span([n.batches for n in nets]), "")
+        out[f"l2c_{scale}_sets"] = (_span([n.sets_per_batch for n in nets]), "")
+        out[f"l2c_{scale}_m"] = (_span([n.m for n in nets]), "")
+        out[f"l2c_{scale}_width"] = (_span([n.width for n in nets]), "")
+        out[f"l2c_{scale}_optimizer"] = (" / ".join(sorted({n.optimizer.capitalize()
+                                                            for n in nets})), "")
+        lrs = sorted({n.lr for n in nets})
+        out[f"l2c_{scale}_lr"] = ("–".join(_rate(r) for r in lrs[::max(len(lrs) - 1, 1)]), "")
+    p = PAPER_TRAINING
+    out.update({"l2c_paper_m": (p["m"], "d"), "l2c_paper_width": (p["width"], "d"),
+                "l2c_paper_sets": (p["sets_per_batch"], "d"),
+                "l2c_paper_optimizer": (p["optimizer"], ""), "l2c_paper_lr": (_rate(p["lr"]), ""),
+                "l2c_paper_patience": (f"{p['patience']:,}", "")})
     return out
 
 

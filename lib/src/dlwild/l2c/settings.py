@@ -121,6 +121,11 @@ FULL = Settings(
 
 SETTINGS = {"quick": QUICK, "full": FULL}
 
+#: The paper's points network and training as the page contrasts them with the scales:
+#: §3.4 and, for the stopping rule, the authors' TIMIT script (digest §3.4 [C]).
+PAPER_TRAINING = {"m": 14, "width": 288, "sets_per_batch": 200, "optimizer": "Adadelta",
+                  "lr": 5.0, "patience": 15001}
+
 
 def sweep_net(settings: Settings) -> Net:
     """The images network of the class-count sweep (fewer minibatches)."""
