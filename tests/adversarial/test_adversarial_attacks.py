@@ -75,3 +75,79 @@ def test_unknown_attacks_and_bad_batches_are_refused(toy):
         run_attack("cw", model, x, y, settings=SETTINGS, seed=0)
     with pytest.raises(ValueError, match=r"\(N, C, H, W\)"):
         run_attack("fgsm", model, x[:, 0], y, settings=SETTINGS, seed=0)
+
+
+def test_one_chunk_is_exactly_the_plain_attack(toy, tmp_path):
+    """The boundary attack draws random numbers: seeded alike, one chunk gives the images
+    run_attack gives, and the second call loads them instead of attacking again."""
+    from dlwild.adversarial import attacks
+    from dlwild.core.cache import ArtifactCache
+
+    model, x, y = toy
+    store = ArtifactCache(tmp_path)
+    plain = run_attack("boundary", model, x, y, settings=SETTINGS, seed=3)
+    chunked = attacks.attack_in_chunks("boundary", model, x, y, settings=SETTINGS, seed=3,
+                                       chunk=len(x), store=store)
+    torch.testing.assert_close(chunked.adversarial, plain.adversarial)
+    np.testing.assert_array_equal(chunked.success, plain.success)
+    again = attacks.attack_in_chunks("boundary", model, x, y, settings=SETTINGS, seed=3,
+                                     chunk=len(x), store=store)
+    assert again.seconds == chunked.seconds  # the recorded time of the chunk, not a rerun
+    torch.testing.assert_close(again.adversarial, plain.adversarial)
+
+
+def test_an_interrupted_attack_resumes_at_the_first_missing_chunk(toy, tmp_path,
+                                                                 monkeypatch):
+    from dlwild.adversarial import attacks
+    from dlwild.core.cache import ArtifactCache
+
+    model, x, y = toy
+    store = ArtifactCache(tmp_path)
+    whole = attacks.attack_in_chunks("deepfool", model, x, y, settings=SETTINGS, seed=0,
+                                     chunk=2, store=ArtifactCache(tmp_path / "whole"))
+    calls = []
+    real = attacks.run_attack
+
+    def interrupted(name, model, xs, ys, **kw):
+        calls.append(len(xs))
+        if len(calls) == 2:
+            raise KeyboardInterrupt  # the run is stopped during the second chunk
+        return real(name, model, xs, ys, **kw)
+
+    monkeypatch.setattr(attacks, "run_attack", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        attacks.attack_in_chunks("deepfool", model, x, y, settings=SETTINGS, seed=0,
+                                 chunk=2, store=store)
+    calls.clear()
+    monkeypatch.setattr(attacks, "run_attack", lambda *a, **kw: calls.append(1) or real(*a,
+                                                                                       **kw))
+    resumed = attacks.attack_in_chunks("deepfool", model, x, y, settings=SETTINGS, seed=0,
+                                       chunk=2, store=store)
+    assert len(calls) == 2  # chunks two and three; the first was kept
+    assert resumed.n == len(x) and resumed.params["chunks"] == "3 of up to 2 images"
+    torch.testing.assert_close(resumed.adversarial, whole.adversarial)
+    np.testing.assert_array_equal(resumed.success, whole.success)
+
+
+def test_another_victim_or_budget_attacks_afresh(toy, tmp_path):
+    from dlwild.adversarial import attacks
+    from dlwild.core.cache import ArtifactCache
+
+    model, x, y = toy
+    store = ArtifactCache(tmp_path)
+    attacks.attack_in_chunks("one_pixel", model, x, y, settings=SETTINGS, seed=0, chunk=3,
+                             store=store)
+    folder = tmp_path / "adversarial-attack-one_pixel"
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == 2
+    other = SimpleNamespace(boundary_steps=30, pixel_iterations=2)
+    attacks.attack_in_chunks("one_pixel", model, x, y, settings=other, seed=0, chunk=3,
+                             store=store)
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == 4  # the budget is keyed
+    tweaked = VGGNet(classes=3, width=4, size=8)
+    tweaked.load_state_dict(model.state_dict())
+    assert attacks.model_digest(tweaked) == attacks.model_digest(model)
+    with torch.no_grad():
+        tweaked.head[-1].bias += 1e-3
+    assert attacks.model_digest(tweaked) != attacks.model_digest(model)
+    with pytest.raises(ValueError, match="chunk"):
+        attacks.attack_in_chunks("fgsm", model, x, y, settings=SETTINGS, seed=0, chunk=0)

@@ -91,7 +91,7 @@ def test_the_declaration_refuses_even_windows_and_unknown_readings():
     assert CHAPTER.validate({})["window"] == 3
 
 
-def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim():
+def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(isolated_home):
     """The whole chain on a toy victim (three bright bands, 28 x 28): every attack's images
     counted, thresholds from the calibration images, one table row per attack, the
     measurement of every claim and a JSON-able metrics record."""
@@ -121,7 +121,8 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim():
         opt.step()
     model.eval()
     settings = SimpleNamespace(threads=None, calibration_images=30, fast_images=24,
-                               slow_images=6, boundary_steps=20, pixel_iterations=1)
+                               slow_images=6, boundary_steps=20, pixel_iterations=1,
+                               fast_chunk=10, slow_chunk=4)
     run = SimpleNamespace(settings=settings, seed=0, params={"window": 3,
                                                              "reading": "grey"})
     data = pipeline.Mnist((images, labels), (images, labels), (images, labels), None)

@@ -2,14 +2,18 @@
 attack, DeepFool and the boundary attack from Foolbox 3, the one-pixel attack from the
 Adversarial Robustness Toolbox (Foolbox 3 has none). Each run records its library, version
 and parameters; success is re-checked on the returned images (prediction != label), and an
-image an attack fails on stays in the counts as failed, never dropped."""
+image an attack fails on stays in the counts as failed, never dropped. A long run attacks in
+chunks, each kept as an artifact once done (:func:`attack_in_chunks`), so an interrupted run
+resumes at the first chunk it lacks."""
 
 from __future__ import annotations
 
+import json
 import time
 import warnings
 from dataclasses import dataclass, field
 from importlib.metadata import version
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +22,8 @@ from torch import nn
 
 from dlwild.adversarial.model import predict
 from dlwild.adversarial.settings import ATTACKS
+from dlwild.core import cache
+from dlwild.core.progress import progress_bar
 
 #: The paper's names of the attacks (Table 1).
 TITLES = {"fgsm": "FGSM", "gradient": "Gradient attack", "one_pixel": "One pixel attack",
@@ -183,9 +189,92 @@ def run_attack(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
     else:
         adv, params = _foolbox(name, model, x, y, settings)
     seconds = time.perf_counter() - began
-    library = "adversarial-robustness-toolbox" if name == "one_pixel" else "foolbox"
+    library = _library(name)
+    return _checked(name, library, version(library), params, model, x, adv, y, seconds)
+
+
+def _library(name: str) -> str:
+    return "adversarial-robustness-toolbox" if name == "one_pixel" else "foolbox"
+
+
+def _checked(name: str, library: str, library_version: str, params: dict[str, Any],
+             model: nn.Module, x: torch.Tensor, adv: torch.Tensor, y: torch.Tensor,
+             seconds: float) -> AttackResult:
+    """The result with success re-checked on the returned images (prediction != label)."""
     adv = adv.detach().to(torch.float32).clamp(0, 1)
     clean_probs, adv_probs = predict(model, x), predict(model, adv)
     success = (adv_probs.argmax(1) != y).numpy()
-    return AttackResult(name, library, version(library), params, x, adv, y, success, seconds,
+    return AttackResult(name, library, library_version, params, x, adv, y, success, seconds,
                         clean_probs, adv_probs)
+
+
+#: What an attacked chunk depends on besides its images and victim (its artifact key).
+ATTACK_CODE = ("dlwild.adversarial.attacks",)
+
+
+def _budget(name: str, settings: Any) -> dict[str, int]:
+    """The settings an attack's result depends on."""
+    return ({"boundary_steps": settings.boundary_steps} if name == "boundary" else
+            {"pixel_iterations": settings.pixel_iterations} if name == "one_pixel" else {})
+
+
+def model_digest(model: nn.Module) -> str:
+    """sha256 of a network's weights (names, shapes and values): the victim in a key."""
+    state = model.state_dict()
+    arrays = [np.frombuffer(k.encode(), dtype=np.uint8) for k in state]
+    return cache.array_digest(arrays + [v.detach().cpu().numpy() for v in state.values()])
+
+
+def attack_in_chunks(name: str, model: nn.Module, x: torch.Tensor, y: torch.Tensor, *,
+                     settings: Any, seed: int, chunk: int, store: Any = None) -> AttackResult:
+    """:func:`run_attack` on ``x`` in chunks of ``chunk`` images, each saved as an artifact
+    (keyed by the attack code, library version, budget, seed, victim weights and the chunk's
+    images) as soon as it is done: a rerun loads what is there and attacks only the rest.
+    Chunk ``i`` is seeded ``seed + 7919 * i``, so one chunk is exactly ``run_attack``."""
+    if chunk < 1:
+        raise ValueError(f"chunk must be at least one image, got {chunk}")
+    if name not in ATTACKS:
+        raise ValueError(f"attack must be one of {ATTACKS}, got {name!r}")
+    store = store if store is not None else cache.ArtifactCache()
+    library = _library(name)
+    code, victim = cache.code_hash(*ATTACK_CODE), model_digest(model)
+    starts = range(0, len(x), chunk)
+    parts = []
+    for i, start in enumerate(progress_bar(starts, desc=f"{TITLES[name]}, chunks of {chunk}",
+                                           disable=len(starts) < 2)):
+        xs, ys = x[start:start + chunk], y[start:start + chunk]
+        key = {"code": code, "data": {"victim": victim,
+                                      "images": cache.array_digest([xs.numpy(), ys.numpy()])},
+               "params": {"attack": name, "library": library, "version": version(library),
+                          "seed": seed + 7919 * i, **_budget(name, settings)}}
+        parts.append(store.get_or_create(
+            f"adversarial-attack-{name}", key,
+            build=lambda xs=xs, ys=ys, i=i: run_attack(name, model, xs, ys, settings=settings,
+                                                       seed=seed + 7919 * i),
+            write=_write_chunk,
+            read=lambda folder, xs=xs, ys=ys: _read_chunk(folder, name, model, xs, ys)))
+    if not parts:
+        return run_attack(name, model, x, y, settings=settings, seed=seed)
+    first = parts[0]
+    return _checked(name, first.library, first.library_version,
+                    {**first.params, "chunks": f"{len(parts)} of up to {chunk} images"},
+                    model, x, torch.cat([p.adversarial for p in parts]), y,
+                    sum(p.seconds for p in parts))
+
+
+def _write_chunk(result: AttackResult, folder: Path) -> None:
+    np.save(folder / "adversarial.npy", result.adversarial.numpy())
+    (folder / "attack.json").write_text(json.dumps(
+        {"library": result.library, "library_version": result.library_version,
+         "params": result.params, "seconds": result.seconds}, indent=1, default=str))
+
+
+def _read_chunk(folder: Path, name: str, model: nn.Module, x: torch.Tensor,
+                y: torch.Tensor) -> AttackResult:
+    info = json.loads((folder / "attack.json").read_text())
+    adv = torch.from_numpy(np.load(folder / "adversarial.npy"))
+    if adv.shape != x.shape:
+        raise cache.ArtifactMismatch(f"{folder}: attacked images {tuple(adv.shape)} do not "
+                                     f"match the chunk's {tuple(x.shape)}")
+    return _checked(name, info["library"], info["library_version"], info["params"], model, x,
+                    adv, y, info["seconds"])

@@ -12,7 +12,7 @@ import pandas as pd
 import torch
 
 from dlwild.adversarial import claims as paper_claims
-from dlwild.adversarial.attacks import TITLES, AttackResult, run_attack
+from dlwild.adversarial.attacks import TITLES, AttackResult, attack_in_chunks
 from dlwild.adversarial.detector import Detection, auc, detection_table, recall_precision
 from dlwild.adversarial.entropy import READINGS, ceiling, local_spatial_entropy
 from dlwild.adversarial.maps import feature_response
@@ -263,9 +263,11 @@ def study(run: Any, victim: Victim, mnist: Mnist, attacks: tuple[str, ...] = ATT
     _, calibration = scores(model, x_test[calibration_idx], **how)
     results, clean_scores, adv_scores, detections, maps = {}, {}, {}, {}, {}
     for k, name in enumerate(attacks):
-        idx = slow_idx if name in SLOW_ATTACKS else fast_idx
-        result = run_attack(name, model, x_test[idx], torch.from_numpy(y_test[idx]),
-                            settings=s, seed=run.seed + k)
+        slow = name in SLOW_ATTACKS
+        idx = slow_idx if slow else fast_idx
+        result = attack_in_chunks(name, model, x_test[idx], torch.from_numpy(y_test[idx]),
+                                  settings=s, seed=run.seed + k,
+                                  chunk=s.slow_chunk if slow else s.fast_chunk)
         clean_maps, clean = scores(model, result.clean, **how)
         adv_maps, adv = scores(model, result.adversarial, **how)
         results[name], clean_scores[name], adv_scores[name] = result, clean, adv
@@ -288,8 +290,9 @@ def few_class_l2(run: Any, main: Study, few: Victim) -> tuple[float, float]:
     y = torch.tensor([mapping[int(v)] for v in labels[keep]], dtype=torch.int64)
     right = (predict(few.model, x).argmax(1) == y).numpy()
     ten_l2 = result.norms()[0][keep][right & result.success[keep]]
-    few_result = run_attack("deepfool", few.model, x[right], y[right], settings=run.settings,
-                            seed=run.seed)
+    few_result = attack_in_chunks("deepfool", few.model, x[right], y[right],
+                                  settings=run.settings, seed=run.seed,
+                                  chunk=run.settings.fast_chunk)
     few_l2 = few_result.norms()[0][few_result.success]
     ten, many = (float(np.median(v)) if len(v) else float("nan") for v in (ten_l2, few_l2))
     glue_value("adv_few_l2", many, ".2f")

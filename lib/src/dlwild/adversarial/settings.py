@@ -32,7 +32,9 @@ class Settings:
     ``few_classes``: the digits of the few-class sub-task (its own victim, DeepFool on
     ``fast_images`` of its test images). ``ablation_images``: clean and attacked images the
     ablations (entropy readings, windows, plain gradients, back-propagated layer) score.
-    ``coil20``: also train and attack a COIL-20 victim (full scale only)."""
+    ``coil20``: also train and attack a COIL-20 victim (full scale only). ``fast_chunk`` /
+    ``slow_chunk``: images per saved chunk of the fast / slow attacks (an interrupted run
+    resumes at the first chunk it lacks)."""
 
     train_images: int | None
     epochs: int
@@ -49,6 +51,8 @@ class Settings:
     lr: float = 1e-3
     coil20: bool = False
     threads: int | None = None
+    fast_chunk: int = 500
+    slow_chunk: int = 50
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON values (for the results record)."""
