@@ -14,8 +14,9 @@
    width, classes and crop, its loss on a real engraved crop) and of the paper-like classifier
    (its patch size, batch 64), each in its own subprocess, times the steps a full run takes
    (two detectors, joint and staged, and at most ``classifier_classes x patches_per_class``
-   patches for ``classifier_epochs``), plus engraving every corpus piece in every font at the
-   measured pieces per second.  No target: it says whether a full run needs a GPU.
+   patches for ``classifier_epochs``), plus engraving the full scale's corpus (every composer,
+   capped per composer) in every font at the seconds per piece measured on one piece of each
+   of six composers, in two processes. Target: at most 10 hours.
 
 Targets live here, never as timing assertions in tests. Results go to
 ``_build/benchmarks/deepscores.json``. Run with ``.venv/bin/python benchmarks/deepscores.py``
@@ -42,7 +43,7 @@ from skimage.transform import rescale
 from dlwild.deepscores import dwd, dwd_targets, engrave, watershed
 from dlwild.deepscores.settings import SETTINGS
 torch.set_num_threads(2)
-quick = SETTINGS["quick"]
+quick = SETTINGS[sys.argv[3] if len(sys.argv) > 3 else "quick"]
 scale, piece = float(sys.argv[1]), sys.argv[2]
 page = engrave.engrave(engrave.corpus_score(piece), piece=piece)[0]
 image = page.image if scale == 1 else (rescale(page.image / 255.0, scale) * 255).astype(np.uint8)
@@ -104,25 +105,68 @@ def full_step(part: str, piece: str, steps: int = 3) -> float:
     return json.loads(done.stdout.strip().splitlines()[-1])["step_s"]
 
 
-def full_forecast(piece: str, pieces_per_s: float) -> dict:
+def corpus_sample(full, composers: int = 6) -> dict:
+    """Seconds per piece of the full scale's corpus: music21's export and one font's
+    engraving (at most ``max_pages_per_piece`` pages), on the first piece of each of the
+    first ``composers`` composers of the seeded, capped candidate list (the pieces differ in
+    length far more than the chorales do)."""
+    import random
+
+    from dlwild.deepscores import dataset, engrave
+
+    candidates = engrave.corpus_pieces(full.corpus)
+    random.Random(0).shuffle(candidates)
+    firsts: dict[str, str] = {}
+    for piece in candidates:
+        firsts.setdefault(engrave.piece_composer(piece), piece)
+    sample = list(firsts.values())[:composers]
+    export = engraving = 0.0
+    pages = 0
+    for piece in sample:
+        start = time.perf_counter()
+        try:
+            score = engrave.corpus_score(piece)
+        except engrave.EngraveError:
+            continue
+        export += time.perf_counter() - start
+        start = time.perf_counter()
+        try:
+            pages += len(engrave.engrave(score, piece=piece, max_pages=full.max_pages_per_piece))
+        except engrave.EngraveError:
+            pass
+        engraving += time.perf_counter() - start
+    n = len(dataset.capped(candidates, full.per_composer))
+    return {"sample": sample, "export_s": export / len(sample),
+            "engrave_s_per_font": engraving / len(sample), "pages_per_piece": pages / len(sample),
+            "pieces": n if full.pieces is None else min(n, full.pieces)}
+
+
+def full_forecast(piece: str) -> dict:
     """Hours of a full-scale run on this machine, by part (see the module docstring)."""
-    from dlwild.deepscores import engrave
+    from dlwild.deepscores.dataset import default_workers
     from dlwild.deepscores.settings import SETTINGS
 
     full = SETTINGS["full"]
     detector_s = full_step("detector", piece)
     classifier_s = full_step("classifier", piece)
-    n_pieces = len(engrave.corpus_pieces("bach")) if full.pieces is None else full.pieces
+    corpus = corpus_sample(full)
     classifier_steps = full.classifier_epochs * -(-full.classifier_classes
                                                   * full.patches_per_class // 64)
+    per_piece = corpus["export_s"] + len(full.fonts) * corpus["engrave_s_per_font"]
+    page = detector(full.detector_scale, piece, "full")
+    test_pages = round(corpus["pieces"] * 0.25) * len(full.fonts) * corpus["pages_per_piece"]
     parts = {
-        "engraving": n_pieces * len(full.fonts) / pieces_per_s,
+        "engraving": corpus["pieces"] * per_piece / min(default_workers(), 2),
         "detectors (joint + staged)": 2 * full.steps * detector_s,
         "classifier": classifier_steps * classifier_s,
+        "detection on the test pages": 2 * test_pages * (page["forward_s"] + page["decode_s"]),
     }
     return {"detector_step_s": round(detector_s, 3), "classifier_step_s": round(classifier_s, 3),
-            "pieces": n_pieces, "fonts": len(full.fonts), "detector_steps": 2 * full.steps,
-            "classifier_steps": classifier_steps,
+            "pieces": corpus["pieces"], "fonts": len(full.fonts),
+            "engraving_s_per_piece": round(per_piece, 1), "corpus_sample": corpus["sample"],
+            "test_pages": round(test_pages), "detection_s_per_page": round(
+                page["forward_s"] + page["decode_s"], 2),
+            "detector_steps": 2 * full.steps, "classifier_steps": classifier_steps,
             "hours": {k: round(v / 3600, 2) for k, v in parts.items()},
             "total_hours": round(sum(parts.values()) / 3600, 2)}
 
@@ -166,10 +210,11 @@ def lilypond_pages(pieces: list[str]) -> tuple[int, float] | None:
     return pages, seconds
 
 
-def detector(scale: float, piece: str) -> dict:
-    """Forward and decoding time of the quick-scale detector on one page, in a subprocess."""
-    done = subprocess.run([sys.executable, "-c", DETECTOR, str(scale), piece], check=True,
-                          capture_output=True, text=True)
+def detector(scale: float, piece: str, size: str = "quick") -> dict:
+    """Forward and decoding time of the ``size``-scale detector on one page, in a
+    subprocess."""
+    done = subprocess.run([sys.executable, "-c", DETECTOR, str(scale), piece, size],
+                          check=True, capture_output=True, text=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
 
@@ -185,11 +230,10 @@ def main() -> None:
     results["verovio_svg_pages_per_s"] = n / s
     n, s = verovio_pages(pieces, full=True)
     results["verovio_full_pages_per_s"] = n / s
-    pieces_per_s = len(pieces) / s
     lily = lilypond_pages(pieces)
     results["lilypond_pages_per_s"] = None if lily is None else lily[0] / lily[1]
     results["detector"] = [detector(scale, pieces[0]) for scale in (1.0, 0.5)]
-    results["full_forecast"] = full_forecast(pieces[0], pieces_per_s)
+    results["full_forecast"] = full_forecast(pieces[0])
     OUT.mkdir(parents=True, exist_ok=True)
     (OUT / "deepscores.json").write_text(json.dumps(results, indent=2))
 
@@ -214,7 +258,8 @@ def main() -> None:
     print(f"  (detector {forecast['detector_step_s']:.2f} s/step x {forecast['detector_steps']}, "
           f"classifier {forecast['classifier_step_s']:.2f} s/step x "
           f"{forecast['classifier_steps']}, {forecast['pieces']} pieces x "
-          f"{forecast['fonts']} fonts engraved)")
+          f"{forecast['fonts']} fonts engraved at {forecast['engraving_s_per_piece']} s per "
+          "piece in all fonts, two processes)")
 
 
 if __name__ == "__main__":

@@ -69,6 +69,20 @@ def test_declarations_are_checked_themselves():
         Param(1, dict)
 
 
+def test_a_protocol_parameter_selects_other_settings_than_the_scale():
+    """A chapter's named protocols (e.g. the paper-sized run) replace the scale's settings
+    when a run asks for one; "book" keeps the scale's; a declaration without the parameter
+    that selects them is refused."""
+    param = Param("book", str, choices=("book", "paper"))
+    demo = chapter(params={"protocol": param}, protocols={"paper": {"n": 10_000}})
+    asked = Run(demo, "full", 0, torch.device("cpu"), "auto", params={"protocol": "paper"})
+    assert asked.settings == {"n": 10_000}
+    book = Run(demo, "full", 0, torch.device("cpu"), "auto", params={"protocol": "book"})
+    assert book.settings == {"n": 100}
+    with pytest.raises(ValueError, match="needs a 'protocol' parameter"):
+        chapter(protocols={"paper": {"n": 1}})
+
+
 def test_a_chapter_may_honour_fewer_data_modes():
     demo = chapter(data_modes=("auto", "real"), data_help="no generator")
     with pytest.raises(config.ConfigError, match="data='synthetic' is not one of 'auto' | 'real'"):

@@ -157,3 +157,45 @@ def test_data_summary_counts_and_words():
     assert summary.styled().caption is None  # nothing skipped
     skipped = DataSummary.of(replace(tiny_dataset, skipped={"x": "broken"}), corpus)
     assert "x (broken)" in skipped.styled().caption
+
+
+def test_an_interrupted_build_resumes_with_the_pieces_it_had_engraved(tmp_path, monkeypatch):
+    """Each finished piece (and each unusable one, with its reason) is kept at once; a rerun
+    engraves only the rest, gives the same data set, then drops the per-piece copies."""
+    sources = {**SOURCES, "broken": SNIPPET[:50]}
+    whole = build_dataset(None, ["Leipzig"], 0, sources=sources,
+                          cache=ArtifactCache(tmp_path / "whole"))
+    real, calls = dataset_module.engrave_piece, []
+
+    def interrupted(piece, *args):
+        calls.append(piece)
+        if len(calls) == 3:
+            raise KeyboardInterrupt  # the run is stopped on the third piece
+        return real(piece, *args)
+
+    store = ArtifactCache(tmp_path / "resumed")
+    monkeypatch.setattr(dataset_module, "engrave_piece", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build_dataset(None, ["Leipzig"], 0, sources=sources, cache=store)
+    first_two = list(calls[:2])
+    calls.clear()
+    resumed = build_dataset(None, ["Leipzig"], 0, sources=sources, cache=store)
+    assert not set(calls) & set(first_two) and len(calls) == 2  # only the two left
+    assert resumed.sha256 == whole.sha256 and resumed.skipped == whole.skipped
+    kept = store.root / dataset_module.PIECE_CACHE
+    assert not kept.exists() or not [p for p in kept.iterdir() if p.is_dir()]
+
+
+def test_a_corpus_of_every_composer_is_capped_per_composer():
+    pieces = engrave_module.corpus_pieces("all")
+    composers = {engrave_module.piece_composer(p) for p in pieces}
+    assert {"bach", "beethoven", "palestrina", "mozart"} <= composers
+    assert len(pieces) > len(engrave_module.corpus_pieces("bach")) + 1000
+    capped = dataset_module.capped(pieces, 3)
+    counts = {c: sum(engrave_module.piece_composer(p) == c for p in capped) for c in composers}
+    assert max(counts.values()) == 3 and counts["bach"] == 3
+    assert capped == [p for p in pieces if p in set(capped)]  # the order is kept
+    assert dataset_module.capped(pieces, None) == pieces
+    with pytest.raises(ValueError, match="per_composer"):
+        dataset_module.capped(pieces, 0)
+    assert engrave_module.corpus_name("all") == "music21 corpus, every composer"

@@ -69,13 +69,19 @@ def test_eval_pages_refuses_what_is_not_there(tmp_path):
         CHAPTER.validate({"eval_pages": f"deepscores_v2:{tmp_path / 'none.json'}"})
 
 
-def test_settings_are_json_and_full_is_the_paper_like_run():
+def test_settings_are_json_and_full_keeps_the_papers_protocol_where_it_matters():
+    """Full scale: the papers' page resolution, classes, patch size, fonts and both
+    schedules' steps, on every composer of the corpus; the paper-sized run beside it."""
+    from dlwild.deepscores.settings import PAPER_SIZED
+
     for settings in SETTINGS.values():
         record = settings.as_dict()
         assert record["steps"] == settings.steps and isinstance(record["fonts"], list)
     full = SETTINGS["full"]
-    assert (full.classifier_width, full.classifier_blocks) == (40, (2, 3, 4, 3))
-    assert full.patch_size == (220, 120) and full.steps == 30_000 and len(full.fonts) == 5
+    assert full.interline * full.detector_scale == 10 and full.detector_classes == 20
+    assert full.patch_size == (220, 120) and len(full.fonts) == 5 and full.corpus == "all"
+    assert (PAPER_SIZED.classifier_width, PAPER_SIZED.classifier_blocks) == (40, (2, 3, 4, 3))
+    assert PAPER_SIZED.steps == 30_000 and PAPER_SIZED.crop == (512, 512)
 
 
 def test_scale_note_names_what_quick_scale_scales_down():
@@ -84,4 +90,6 @@ def test_scale_note_names_what_quick_scale_scales_down():
     assert f"{quick.pieces} chorales in {len(quick.fonts)} fonts" in note
     assert f"{quick.steps:,} steps" in note and f"{full.steps:,} steps" in note
     assert f"{quick.classifier_epochs} epochs" in note
-    assert scale_note("full").startswith("nothing")
+    paper = scale_note("full")
+    assert paper.startswith("against the papers' protocol") and "30,000 steps" in paper
+    assert "at most 40 per composer" in paper

@@ -186,3 +186,24 @@ def test_two_schedules_train_side_by_side_and_load_like_one(tmp_path, monkeypatc
     again = dd.train_detectors(work, TINY, seed=0, device="cpu", schedules=("paper", "joint"),
                                store=store, progress=False)  # all cached: no process started
     assert [d.params["schedule"] for d in again] == ["paper", "joint"]
+
+
+def test_the_detectors_test_sample_spreads_over_pieces_and_fonts():
+    from types import SimpleNamespace
+
+    from dlwild.deepscores.detector import test_sample
+
+    def page(piece, font, n):
+        return SimpleNamespace(page=SimpleNamespace(id=f"{piece}-{font}-p{n:02d}",
+                                                    piece=piece, font=font))
+
+    pages = [page(piece, font, n) for piece in "abcd" for font in ("F1", "F2")
+             for n in (1, 2)]
+    sample = test_sample(pages, 4)
+    assert {p.page.piece for p in sample} == set("abcd")  # every piece before a second page
+    assert {p.page.font for p in sample} == {"F1", "F2"}  # the fonts rotate over the pieces
+    assert all(p.page.id.endswith("p01") for p in sample)
+    assert test_sample(pages, 4) == sample and test_sample(pages, None) == pages
+    assert len(test_sample(pages, 100)) == len(pages)
+    with pytest.raises(ValueError, match="at least 1"):
+        test_sample(pages, 0)

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import importlib
 from collections.abc import Callable, Mapping
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -158,6 +158,9 @@ class Chapter:
     goals: tuple[str, ...] = ()
     prerequisites: tuple[str, ...] = ()
     try_this: tuple[TryThis, ...] = ()
+    #: Settings a run selects with the chapter's ``protocol`` parameter instead of its
+    #: scale's (e.g. the paper-sized run that a 2-core night cannot hold); "book": the scale's.
+    protocols: Mapping[str, Any] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
         clash = sorted(set(self.params) & set(COMMON))
@@ -169,6 +172,12 @@ class Chapter:
         missing = [s for s in config.SCALES if s not in self.settings]
         if missing:
             raise ValueError(f"chapter {self.name!r} has no settings for scale(s) {missing}")
+        if self.protocols:
+            choices = tuple(getattr(self.params.get("protocol"), "choices", None) or ())
+            if set(choices) != {"book", *self.protocols}:
+                raise ValueError(f"chapter {self.name!r} declares protocols "
+                                 f"{sorted(self.protocols)}: it needs a 'protocol' parameter "
+                                 f"with the choices 'book' and those")
         for key, param in self.params.items():
             param.validate(key, param.default)
         for box in self.try_this:

@@ -63,7 +63,11 @@ class Run:
 
     @property
     def settings(self) -> Any:
-        """The chapter's settings at this run's scale."""
+        """The chapter's settings at this run's scale, or those of the ``protocol`` the run
+        asked for (a chapter's :attr:`~dlwild.core.chapter.Chapter.protocols`)."""
+        protocol = self.params.get("protocol", "book")
+        if protocol != "book" and protocol in self.chapter.protocols:
+            return self.chapter.protocols[protocol]
         return self.chapter.settings[self.scale]
 
     def glue_paper_values(self, claims: Iterable[Claim], fmt: str = ".4g") -> None:

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 from dlwild.core.chapter import Chapter, Param, TryThis
 from dlwild.deepscores.classes import FONTS
-from dlwild.deepscores.settings import SCHEDULES, SETTINGS, TRAINING_CODE, parse_eval_pages
+from dlwild.deepscores.settings import (
+    PAPER_SIZED,
+    SCHEDULES,
+    SETTINGS,
+    TRAINING_CODE,
+    parse_eval_pages,
+)
 
 
 def _known_fonts(fonts: list[str]) -> None:
@@ -31,8 +37,12 @@ CHAPTER = Chapter(
                             "'deepscores_v1:<folder>'", optional=True, check=parse_eval_pages),
         "schedule": Param("joint", str, "'joint' (all losses from the start) or the paper's "
                           "staged 'paper' (e, c, b, e, tot)", choices=SCHEDULES),
+        "protocol": Param("book", str, "'book': the scale's settings; 'paper': the papers' "
+                          "sizes (every corpus piece, 2 x 30,000 steps on 512 x 512 crops, "
+                          "the 25-layer classifier), a GPU's job", choices=("book", "paper")),
     },
     settings=SETTINGS,
+    protocols={"paper": PAPER_SIZED},
     data_modes=("auto", "real"),
     data_help="the pages are engraved here from music21's bundled corpus, always at hand, so "
               "auto and real are the same; the chapter has no generator",

@@ -62,6 +62,11 @@ class EngravedDataset:
         """The interline the pages were engraved at (px)."""
         return float(self.params.get("interline", INTERLINE_PX))
 
+    @property
+    def corpus(self) -> str:
+        """What the pages were engraved from, in words (e.g. "music21 Bach chorales")."""
+        return engraver.corpus_name(str(self.params.get("composer", "bach")))
+
     @functools.cached_property
     def sha256(self) -> str:
         """The data set's content hash (:func:`dataset_sha256`), computed once."""
@@ -140,14 +145,81 @@ def default_workers() -> int:
                       else os.cpu_count() or 1))
 
 
+def capped(candidates: Sequence[str], per_composer: int | None) -> list[str]:
+    """The first ``per_composer`` candidates of each composer, in the candidates' order (None:
+    all): a corpus of many composers where one (Palestrina: two thirds of music21's corpus)
+    would otherwise fill the data set."""
+    if per_composer is None:
+        return list(candidates)
+    if per_composer < 1:
+        raise ValueError(f"per_composer must be at least 1 (or None), got {per_composer}")
+    taken: dict[str, int] = {}
+    out = []
+    for piece in candidates:
+        composer = engraver.piece_composer(piece)
+        if taken.get(composer, 0) < per_composer:
+            taken[composer] = taken.get(composer, 0) + 1
+            out.append(piece)
+    return out
+
+
+#: Where an unfinished build keeps each piece it has engraved (or found unusable), so that an
+#: interrupted build resumes; removed once the whole data set is saved.
+PIECE_CACHE = "deepscores-engraved-piece"
+
+
+class _Pieces:
+    """The per-piece store of one build: a piece's pages (or why it was skipped) under a key
+    of the build's code, engraving parameters and the piece."""
+
+    def __init__(self, store: ArtifactCache | None, parts: Mapping[str, Any]) -> None:
+        self.store, self.parts, self.keys = store, parts, {}
+
+    def _key(self, piece: str) -> str:
+        from dlwild.core.cache import parts_key
+
+        params = {**self.parts["params"], "piece": piece}
+        return self.keys.setdefault(piece, parts_key({**self.parts, "params": params}))
+
+    def load(self, piece: str) -> list[EngravedPage] | str | None:
+        """The piece's pages, its skip reason, or None when it was not done yet."""
+        if self.store is None:
+            return None
+        done = self.store.load(PIECE_CACHE, self._key(piece), read_dataset)
+        if done is None:
+            return None
+        return done.skipped[piece] if piece in done.skipped else done.train
+
+    def save(self, piece: str, pages: list[EngravedPage] | str) -> None:
+        if self.store is None:
+            return
+        skipped = {piece: pages} if isinstance(pages, str) else {}
+        done = EngravedDataset([] if skipped else pages, [], [] if skipped else [piece], [],
+                               skipped, {"piece": piece})
+        params = {**self.parts["params"], "piece": piece}
+        self.store.save(PIECE_CACHE, self._key(piece), lambda f: write_dataset(done, f),
+                        {**self.parts, "params": params})
+
+    def clear(self) -> None:
+        """Remove every piece this build saved (the whole data set now holds them)."""
+        if self.store is not None:
+            for key in self.keys.values():
+                self.store.remove(PIECE_CACHE, key)
+
+
 def _engrave_pieces(candidates: Sequence[str], n_pieces: int | None, fonts: Sequence[str],
                     sources: Mapping[str, str] | None, interline: float,
                     paper: tuple[int, int], max_pages: int | None, workers: int = 1,
+                    kept: _Pieces | None = None,
                     ) -> tuple[dict[str, list[EngravedPage]], dict[str, str]]:
     """The first ``n_pieces`` candidates (in order) that engrave in every font; a piece that
     fails in any font is skipped and logged. With ``workers`` > 1 the pieces are engraved in
     that many processes, a batch of the pieces still needed at a time: the same pieces and
-    pages as one process makes."""
+    pages as one process makes. ``kept``: where each finished piece is saved at once and
+    found again by a rerun (see :class:`_Pieces`)."""
+    from dlwild.core.progress import progress_bar
+
+    kept = kept if kept is not None else _Pieces(None, {})
     done: dict[str, list[EngravedPage]] = {}
     skipped: dict[str, str] = {}
     queue = list(candidates)
@@ -157,21 +229,33 @@ def _engrave_pieces(candidates: Sequence[str], n_pieces: int | None, fonts: Sequ
         from concurrent.futures import ProcessPoolExecutor
 
         pool = ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("spawn"))
+    total = len(queue) if n_pieces is None else min(n_pieces, len(queue))
+    bar = progress_bar(total=total, desc="engraving", unit="piece", disable=total < 50)
     try:
         while queue and (n_pieces is None or len(done) < n_pieces):
             wanted = len(queue) if n_pieces is None else n_pieces - len(done)
             batch, queue = queue[:wanted], queue[wanted:]
+            before = {piece: kept.load(piece) for piece in batch}
             args = [(piece, sources[piece] if sources is not None else None, list(fonts),
                      interline, paper, max_pages) for piece in batch]
-            jobs = ([pool.submit(engrave_piece, *a) for a in args] if pool is not None
-                    else [None] * len(args))
+            jobs = [pool.submit(engrave_piece, *a) if pool is not None and before[a[0]] is None
+                    else None for a in args]
             for piece, job, arg in zip(batch, jobs, args, strict=True):
-                try:
-                    done[piece] = job.result() if job is not None else engrave_piece(*arg)
-                except engraver.EngraveError as exc:
-                    log.warning("skipping piece %s: %s", piece, exc)
-                    skipped[piece] = str(exc)
+                result = before[piece]
+                if result is None:
+                    try:
+                        result = job.result() if job is not None else engrave_piece(*arg)
+                    except engraver.EngraveError as exc:
+                        log.warning("skipping piece %s: %s", piece, exc)
+                        result = str(exc)
+                    kept.save(piece, result)
+                if isinstance(result, str):
+                    skipped[piece] = result
+                else:
+                    done[piece] = result
+                    bar.update(1)
     finally:
+        bar.close()
         if pool is not None:
             pool.shutdown(cancel_futures=True)
     return done, skipped
@@ -181,16 +265,20 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
                   *, composer: str = "bach", sources: Mapping[str, str] | None = None,
                   test_fraction: float = 0.25, interline: float = INTERLINE_PX,
                   paper: tuple[int, int] = PAPER, max_pages_per_piece: int | None = None,
-                  cache: ArtifactCache | None = None, workers: int = 1) -> EngravedDataset:
+                  per_composer: int | None = None, cache: ArtifactCache | None = None,
+                  workers: int = 1) -> EngravedDataset:
     """Engrave ``n_pieces`` usable pieces (None: all) in every font of ``fonts`` and split them
     by piece, deterministically for ``seed`` (of :data:`SPLIT_CANDIDATES` seeded splits, the
     first whose test pieces share the most classes with the training pieces:
     :func:`split_pieces`); cached as an artifact keyed by code and parameters (``cache``: an
     ArtifactCache, default the user's).
 
-    Pieces come from music21's corpus for ``composer`` (seeded order), or from ``sources``
-    (name -> MusicXML/MEI text). Unusable pieces are skipped and logged; EngraveError when
-    none is usable. ``workers`` processes engrave side by side (the pages do not change)."""
+    Pieces come from music21's corpus for ``composer`` ("all": every composer; seeded order,
+    at most ``per_composer`` candidates of each, at most ``max_pages_per_piece`` pages of
+    each piece), or from ``sources`` (name -> MusicXML/MEI text). Unusable pieces are skipped
+    and logged; EngraveError when none is usable. ``workers`` processes engrave side by side
+    (the pages do not change). Each finished piece is kept until the whole set is saved, so
+    an interrupted build resumes where it stopped."""
     fonts = list(fonts)
     bad = [f for f in fonts if f not in FONTS]
     if not fonts or bad or len(set(fonts)) != len(fonts):
@@ -203,6 +291,8 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
               "test_fraction": test_fraction, "interline": interline, "paper": list(paper),
               "unit": UNIT, "max_pages_per_piece": max_pages_per_piece,
               "split_candidates": SPLIT_CANDIDATES}
+    if per_composer is not None:
+        params["per_composer"] = per_composer
     if sources is not None:
         data: dict[str, Any] = {"sources": {name: hashlib.sha256(text.encode()).hexdigest()
                                             for name, text in sorted(sources.items())}}
@@ -210,12 +300,18 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
         data = {"corpus": composer, "music21": engraver.music21_version()}
     data["verovio"] = engraver.verovio_version()
     parts = {"code": code_hash(*ENGRAVING_CODE), "params": params, "data": data}
+    store = cache if cache is not None else ArtifactCache()
+    piece_parts = {**parts, "params": {k: params[k] for k in
+                                       ("fonts", "interline", "paper", "unit",
+                                        "max_pages_per_piece")}}
+    kept = _Pieces(store, piece_parts)
 
     def build() -> EngravedDataset:
         candidates = sorted(sources) if sources is not None else engraver.corpus_pieces(composer)
         random.Random(seed).shuffle(candidates)
-        done, skipped = _engrave_pieces(candidates, n_pieces, fonts, sources, interline,
-                                        paper, max_pages_per_piece, workers)
+        done, skipped = _engrave_pieces(capped(candidates, per_composer), n_pieces, fonts,
+                                        sources, interline, paper, max_pages_per_piece,
+                                        workers, kept)
         if not done:
             reasons = "; ".join(skipped.values()) or "no candidate pieces"
             where = composer if sources is None else "given sources"
@@ -232,8 +328,9 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
             train_pieces=train_pieces, test_pieces=test_pieces, skipped=skipped,
             params=params)
 
-    store = cache if cache is not None else ArtifactCache()
-    return store.get_or_create(CACHE_NAME, parts, build, write_dataset, read_dataset)
+    dataset = store.get_or_create(CACHE_NAME, parts, build, write_dataset, read_dataset)
+    kept.clear()
+    return dataset
 
 
 def _page_record(page: Page) -> dict[str, Any]:
@@ -313,7 +410,9 @@ def engraved_dataset(settings: Settings, *, fonts: Sequence[str] | None = None,
     pieces, at least two) override the settings' fonts and pieces (the chapter parameters)."""
     fonts = tuple(fonts) if fonts else settings.fonts
     pieces = max(2, math.ceil(pages / len(fonts))) if pages else settings.pieces
-    return build_dataset(n_pieces=pieces, fonts=fonts, seed=seed,
+    return build_dataset(n_pieces=pieces, fonts=fonts, seed=seed, composer=settings.corpus,
+                         per_composer=settings.per_composer,
+                         max_pages_per_piece=settings.max_pages_per_piece,
                          interline=settings.interline, cache=cache, workers=default_workers())
 
 
@@ -343,18 +442,20 @@ class Corpus:
     """The real source of the engraved pages, for the results record: music21's corpus
     engraved here by Verovio (``run.use_data`` takes it like a download)."""
 
+    name: str
     pieces: list[str]
     fonts: list[str]
     pages: int
     music21: str
     verovio: str
     sha256: str
+    skipped: dict[str, str] = field(default_factory=dict)
 
     def record(self) -> dict[str, Any]:
         """The data set entry of the results record."""
-        return {"name": "music21 corpus (Bach chorales)", "pieces": len(self.pieces),
+        return {"name": self.name, "pieces": len(self.pieces),
                 "fonts": self.fonts, "pages": self.pages, "music21": self.music21,
-                "verovio": self.verovio, "sha256": self.sha256,
+                "verovio": self.verovio, "sha256": self.sha256, "skipped": self.skipped,
                 "sha256_of": "the engraved data set: its split, every page's annotations and "
                              "pixels (dataset_sha256)",
                 "note": "real scores from the corpus shipped with music21, engraved here by "
@@ -363,10 +464,15 @@ class Corpus:
 
 def corpus_record(dataset: EngravedDataset) -> Corpus:
     """What the engraved data set was made from, with its checksum (:func:`dataset_sha256`)."""
-    return Corpus(pieces=[*dataset.train_pieces, *dataset.test_pieces],
+    return Corpus(name=engraver.corpus_name(dataset.params.get("composer", "bach")),
+                  pieces=[*dataset.train_pieces, *dataset.test_pieces],
                   fonts=list(dataset.params.get("fonts", [])), pages=len(dataset.pages()),
                   music21=engraver.music21_version(), verovio=engraver.verovio_version(),
-                  sha256=dataset.sha256)
+                  sha256=dataset.sha256, skipped=dict(dataset.skipped))
+
+
+#: Skipped pieces the data-set table's caption names (the rest are counted).
+SKIPS_NAMED = 12
 
 
 @dataclass(frozen=True)
@@ -414,14 +520,21 @@ class DataSummary(Glued):
         any) named in its caption."""
         styled = self.table().style.format({"symbols": "{:,d}"})
         if self.skipped:
-            styled = styled.set_caption("Skipped, the engraver could not handle them: " + "; ".join(
-                f"{piece} ({why})" for piece, why in self.skipped.items()))
+            named = list(self.skipped.items())
+            more = (f"; and {len(named) - SKIPS_NAMED} more (all in the results record)"
+                    if len(named) > SKIPS_NAMED else "")
+            styled = styled.set_caption(
+                f"Skipped, the engraver could not handle {len(named)} pieces: " + "; ".join(
+                    f"{piece} ({why})" for piece, why in named[:SKIPS_NAMED]) + more)
         return styled
 
     def prose(self) -> dict[str, str]:
         one_side = "; ".join(f"only in the {side} pieces: {listing(names)}"
                              for side, names in self.one_side.items() if names)
         return {"ds_n_pages": str(sum(self.pages.values())),
+                "ds_corpus": self.corpus.name,
+                "ds_n_pieces": str(sum(self.pieces.values())),
+                "ds_n_skipped": str(len(self.skipped)),
                 "ds_verovio": self.corpus.verovio.split("-")[0],
                 "ds_music21": self.corpus.music21,
                 "ds_split_candidates": str(self.split_candidates),

@@ -32,6 +32,7 @@ from dlwild.deepscores.dwd_targets import (
     class_index,
     image_to_input,
 )
+from dlwild.deepscores.engrave import EngravedPage
 from dlwild.deepscores.evaluate import (
     APTable,
     Detection,
@@ -59,10 +60,11 @@ class DetectorPages:
     def of(cls, dataset: EngravedDataset, settings: Settings) -> DetectorPages:
         """``dataset``'s pages rescaled by ``settings.detector_scale``."""
         train_items = [scaled(p, settings.detector_scale) for p in dataset.train]
-        test_items = [scaled(p, settings.detector_scale) for p in dataset.test]
+        test_items = [scaled(p, settings.detector_scale)
+                      for p in test_sample(dataset.test, settings.detector_test_pages)]
         classes = top_classes([p for _, p in train_items], settings.detector_classes)
         interline = dataset.interline * settings.detector_scale
-        data = training_data("real", dataset.sha256, corpus="music21 Bach chorales (engraved)",
+        data = training_data("real", dataset.sha256, corpus=f"{dataset.corpus} (engraved)",
                              train_pages=len(train_items), scale=settings.detector_scale)
         return cls(train_items, test_items, classes, interline, data)
 
@@ -83,6 +85,26 @@ class DetectorPages:
         """Mean number of symbols of the learnt classes on a test page."""
         known = set(self.classes)
         return float(np.mean([sum(s.cls in known for s in p.symbols) for p in self.truth]))
+
+
+def test_sample(pages: Sequence[EngravedPage], n: int | None) -> list[EngravedPage]:
+    """At most ``n`` of the test ``pages`` (None: all, in their order): first pages before
+    later ones, every piece before a piece's second font, the fonts rotated over the pieces,
+    so a sample spreads over pieces and fonts alike. The same pages give the same sample."""
+    if n is None or n >= len(pages):
+        return list(pages)
+    if n < 1:
+        raise ValueError(f"the detector's test pages must be at least 1 (or None), got {n}")
+    pieces = sorted({p.page.piece for p in pages})
+    fonts = sorted({p.page.font for p in pages})
+    rank = {piece: i for i, piece in enumerate(pieces)}
+
+    def order(engraved: EngravedPage) -> tuple[int, int, int]:
+        page_no = int(engraved.page.id.rsplit("-p", 1)[-1])
+        i = rank[engraved.page.piece]
+        return page_no, (fonts.index(engraved.page.font) - i) % len(fonts), i
+
+    return sorted(pages, key=order)[:n]
 
 
 def schedule_for(name: str, steps: int) -> Schedule:

@@ -334,15 +334,27 @@ def music21_version() -> str:
 
 
 def corpus_pieces(composer: str = "bach") -> list[str]:
-    """Scores of ``composer`` in music21's bundled corpus, as corpus-relative paths (e.g.
-    'bach/bwv66.6.mxl'), sorted."""
+    """Scores of ``composer`` in music21's bundled corpus (``"all"``: of every composer), as
+    corpus-relative paths (e.g. 'bach/bwv66.6.mxl'), sorted."""
     import_music21()
     from music21 import common, corpus
 
     root = Path(common.getCorpusFilePath())
-    paths = corpus.getComposer(composer)
+    paths = corpus.getPaths() if composer == "all" else corpus.getComposer(composer)
     return sorted(Path(p).relative_to(root).as_posix() for p in paths
                   if Path(p).suffix.lower() in SCORE_SUFFIXES)
+
+
+def piece_composer(piece: str) -> str:
+    """The composer (the corpus folder) of a corpus-relative piece path."""
+    return piece.split("/", 1)[0]
+
+
+def corpus_name(composer: str) -> str:
+    """How the page and the records name the pieces of ``composer`` ("all": the corpus)."""
+    if composer == "bach":
+        return "music21 Bach chorales"
+    return "music21 corpus, every composer" if composer == "all" else f"music21 {composer}"
 
 
 def corpus_score(piece: str) -> str:

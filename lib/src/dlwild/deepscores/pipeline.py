@@ -168,7 +168,7 @@ def classification(dataset: EngravedDataset, settings: Settings, *, seed: int,
               "per_class": settings.patches_per_class, "epochs": settings.classifier_epochs,
               "width": settings.classifier_width, "blocks": list(settings.classifier_blocks),
               "batch_size": settings.classifier_batch, "seed": seed}
-    data = training_data("real", dataset.sha256, corpus="music21 Bach chorales (engraved)",
+    data = training_data("real", dataset.sha256, corpus=f"{dataset.corpus} (engraved)",
                          patches=len(train_set) + len(test_set), cut=list(size))
 
     def make() -> classify.SymbolResNet:
@@ -260,12 +260,13 @@ NO_REAL_PAGES = ("eval_pages = None: this run was given no DeepScores pages; all
 
 def measured(classifier: ClassifierRun, detection: DetectorEvaluation, stats: PageStatistics,
              background: BackgroundTable, *, scale: str,
-             real: RealEvaluation | None = None) -> dict[str, Measured]:
+             real: RealEvaluation | None = None,
+             corpus: str = "music21 Bach chorales") -> dict[str, Measured]:
     """Our value of every claim (:data:`~dlwild.deepscores.claims.CLAIMS`): detection on the
     real pages when there are some, else on our test pieces; the rest on our pages."""
     found = real.evaluation if real is not None else detection
-    data = (f"DeepScores {real.pages.kind} pages (detection), engraved chorales (the rest)"
-            if real is not None else "engraved chorales")
+    data = (f"DeepScores {real.pages.kind} pages (detection), {corpus}, engraved (the rest)"
+            if real is not None else f"{corpus}, engraved")
     values = {"macro_accuracy": classifier.macro_accuracy,
               "ap50": found.ap.ap50, "ap25": found.ap.ap25,
               "mean_ap50": found.summary["ap50"]["mean"],

@@ -28,16 +28,20 @@ class Settings:
     """How big one run is. ``full`` follows the papers as far as one GPU allows; ``quick`` is
     a few minutes on 2 CPU cores.
 
-    Data: ``pieces`` music21 Bach chorales (None: all), engraved in ``fonts`` at an interline
-    of ``interline`` px, split by piece. Detector: works on pages rescaled by
+    Data: ``pieces`` pieces of music21's corpus for ``corpus`` ("bach": the Bach chorales;
+    "all": every composer, at most ``per_composer`` of each and ``max_pages_per_piece`` pages
+    of each piece; None: no limit), engraved in ``fonts`` at an interline of ``interline``
+    px, split by piece. Detector: works on pages rescaled by
     ``detector_scale`` (relative to the engraver's 10 px interline), learns the
     ``detector_classes`` most frequent training classes from random ``crop`` crops
     (``crops_per_page`` per page and epoch; a share ``focus`` of them class-balanced, see
     :class:`~dlwild.deepscores.dwd_targets.DWDCrops`) for ``steps`` iterations of batch 1,
-    watched on ``val_crops`` crops per test page. Classifier: the ``classifier_classes`` most
-    frequent classes, at most ``patches_per_class`` patches each, 220 x 120 patches (at the
-    10 px interline) scaled to ``patch_size``, in batches of ``classifier_batch``, on
-    ``classifier_threads`` CPU threads (None: torch's choice).
+    watched on ``val_crops`` crops per test page, evaluated on ``detector_test_pages`` test
+    pages spread over pieces and fonts (None: all; see ``detector.test_sample``).
+    Classifier: the ``classifier_classes`` most frequent classes, at most
+    ``patches_per_class`` patches each, 220 x 120 patches (at the 10 px interline) scaled
+    to ``patch_size``, in batches of ``classifier_batch``, on ``classifier_threads`` CPU
+    threads (None: torch's choice).
     """
 
     pieces: int | None
@@ -62,23 +66,49 @@ class Settings:
     val_crops: int = 2
     classifier_batch: int = 64
     classifier_threads: int | None = None
+    detector_test_pages: int | None = None
+    corpus: str = "bach"
+    per_composer: int | None = None
+    max_pages_per_piece: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON values (for the results record)."""
         return json.loads(json.dumps(asdict(self)))
 
 
+#: The papers' protocol as far as one GPU allows: every piece of the corpus the engraver
+#: handles in all five fonts, pages at the engraver's interline of 10 px (DWD's DeepScores
+#: setting), 20 classes as in ISMIR 2018 Table 1, 512 x 512 crops and 2 x 30,000 detector
+#: steps; the paper-like 25-layer patch classifier. Not the book's full scale: on the 2-core
+#: machine a detector step takes ~7 s and a classifier step ~40 s (benchmarks/deepscores.py),
+#: over 150 hours; a GPU runs it with ``dlwild run deepscores -p protocol=paper``.
+PAPER_SIZED = Settings(
+    pieces=None, fonts=("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma"),
+    detector_scale=1.0, detector_classes=20, crop=(512, 512), crops_per_page=4,
+    steps=30_000, width=32, optimizer="adam", lr=1e-3, classifier_classes=40,
+    patches_per_class=3000, patch_size=(220, 120), classifier_epochs=10,
+    classifier_width=PAPER_LIKE["width"], classifier_blocks=PAPER_LIKE["blocks"],
+    focus=0.5, corpus="all")
+
 SETTINGS = {
-    # One GPU: every chorale the engraver handles in all five fonts, pages at the engraver's
-    # interline of 10 px (DWD's DeepScores setting), 20 classes as in ISMIR 2018 Table 1, big
-    # crops and tens of thousands of iterations; the paper-like 25-layer patch classifier.
+    # One night on the 2-core machine (benchmarks/deepscores.py forecasts it): the papers'
+    # protocol where it matters -- pages at the engraver's interline of 10 px, the 20
+    # classes of ISMIR 2018 Table 1, the staged and the joint schedule, 220 x 120 context
+    # patches, five fonts, composers and eras beyond the chorales -- scaled down where one
+    # night does not reach: at most 40 pieces per composer and 4 pages per piece (music21's
+    # corpus holds 1,318 Palestrina movements among ~2,000 scores, some of 20 pages), a
+    # detector 16 channels wide on 256 x 256 crops for 2 x 10,000 steps (the paper: 32 wide,
+    # 512 x 512, 2 x 30,000; a step here 0.7 s against ~7 s), a classifier 16 channels wide
+    # with 3 residual blocks on 800 patches per class for 3 epochs (the paper-like one: 40
+    # wide, 12 blocks, 3,000 patches, 10 epochs; a step 2.8 s against ~40 s), and the
+    # detectors evaluated on 100 of the ~1,000 test pages, spread over pieces and fonts (a
+    # full page through the 16-wide detector takes ~16 s). Forecast (December 2026): 6.3 h.
     "full": Settings(
-        pieces=None, fonts=("Leipzig", "Bravura", "Gootville", "Leland", "Petaluma"),
-        detector_scale=1.0, detector_classes=20, crop=(512, 512), crops_per_page=4,
-        steps=30_000, width=32, optimizer="adam", lr=1e-3, classifier_classes=40,
-        patches_per_class=3000, patch_size=(220, 120), classifier_epochs=10,
-        classifier_width=PAPER_LIKE["width"], classifier_blocks=PAPER_LIKE["blocks"],
-        focus=0.5),
+        pieces=None, fonts=PAPER_SIZED.fonts, detector_scale=1.0, detector_classes=20,
+        crop=(256, 256), crops_per_page=4, steps=10_000, width=16, optimizer="adam",
+        lr=1e-3, classifier_classes=40, patches_per_class=800, patch_size=(220, 120),
+        classifier_epochs=3, classifier_width=16, classifier_blocks=(1, 1, 1), focus=0.5,
+        detector_test_pages=100, corpus="all", per_composer=40, max_pages_per_piece=4),
     # About four minutes on 2 CPU cores with a cold cache (870 s with the settings before:
     # 12 chorales, a 16-wide detector trained twice for 800 steps on 192 x 192 crops, a
     # 6-block classifier on 400 patches per class). 10 chorales in two fonts, engraved in
@@ -129,21 +159,39 @@ def _size(size: tuple[int, int]) -> str:
     return f"{size[0]} × {size[1]}"
 
 
-def scale_note(scale: str) -> str:
-    """What a run at ``scale`` scales down against the full scale, in words (for the page)."""
+def _corpus(s: Settings) -> str:
+    if s.corpus == "bach":
+        text = "every chorale" if s.pieces is None else f"{s.pieces} chorales"
+    else:
+        text = ("the pieces of every composer" if s.pieces is None
+                else f"{s.pieces} pieces of every composer")
+    limits = [f"at most {s.per_composer} per composer"] if s.per_composer else []
+    limits += [f"{s.max_pages_per_piece} pages each"] if s.max_pages_per_piece else []
+    return text + (f" ({', '.join(limits)})" if limits else "")
+
+
+def scale_note(scale: str, protocol: str = "book") -> str:
+    """What a run at ``scale`` scales down against the full scale, and the full scale against
+    the papers' protocol (:data:`PAPER_SIZED`), in words (for the page)."""
+    if protocol == "paper":
+        return "nothing: this run follows the papers' sizes (the protocol parameter)"
     s, full = SETTINGS[scale], SETTINGS["full"]
     if s == full:
-        return "nothing: this is the full scale, the settings of the committed record"
-    every = "every chorale" if full.pieces is None else f"{full.pieces} chorales"
-    pages = f"{s.pieces} chorales" if s.pieces is not None else "every chorale"
-    parts = [f"{pages} in {len(s.fonts)} fonts (full: {every} in {len(full.fonts)})"]
+        return ("against the papers' protocol: " + _against(full, PAPER_SIZED, "paper")
+                + "; the settings of the committed record")
+    return _against(s, full, "full")
+
+
+def _against(s: Settings, full: Settings, name: str) -> str:
+    parts = [f"{_corpus(s)} in {len(s.fonts)} fonts ({name}: {_corpus(full)} in "
+             f"{len(full.fonts)})"]
     if s.interline != full.interline:
-        parts.append(f"pages rasterised at an interline of {s.interline:g} px (full: "
+        parts.append(f"pages rasterised at an interline of {s.interline:g} px ({name}: "
                      f"{full.interline:g} px)")
     parts.append(
         f"a classifier {s.classifier_width} channels wide with {sum(s.classifier_blocks)} "
         f"residual blocks, trained for {s.classifier_epochs} epochs on at most "
-        f"{s.patches_per_class:,} patches per class scaled to {_size(s.patch_size)} px (full: "
+        f"{s.patches_per_class:,} patches per class scaled to {_size(s.patch_size)} px ({name}: "
         f"{full.classifier_width} channels, {sum(full.classifier_blocks)} blocks, "
         f"{full.classifier_epochs} epochs, {full.patches_per_class:,} patches of "
         f"{_size(full.patch_size)} px)")
@@ -152,6 +200,11 @@ def scale_note(scale: str) -> str:
     parts.append(
         f"detectors {s.width} channels wide learning the {s.detector_classes} most frequent "
         f"classes in {s.steps:,} steps on {_size(s.crop)} crops at an interline of "
-        f"{resolution:g} px (full: {full.width} channels, {full.detector_classes} classes, "
+        f"{resolution:g} px ({name}: {full.width} channels, {full.detector_classes} classes, "
         f"{full.steps:,} steps, {_size(full.crop)} crops at {full_resolution:g} px)")
+    if s.detector_test_pages != full.detector_test_pages:
+        def pages(n: int | None) -> str:
+            return "every test page" if n is None else f"{n} test pages"
+        parts.append(f"the detectors evaluated on {pages(s.detector_test_pages)} ({name}: "
+                     f"{pages(full.detector_test_pages)})")
     return "; ".join(parts)

@@ -146,7 +146,7 @@ def symbol_study(run) -> SymbolStudy:
     patches of its test pieces (as imbalanced as the training ones)."""
     s = run.settings
     tail = symbols.symbol_long_tail(s.symbol_classes, s.symbol_head, run.seed)
-    run.use_data("music21-bach-chorales", tail.corpus)  # as the DeepScores chapter records it
+    run.use_data(tail.corpus.name, tail.corpus)  # as the DeepScores chapter records it
     key = training_data("real", tail.digest, corpus="DeepScores chapter's engraved symbols",
                         patches=int(len(tail.y_train)), classes=list(tail.classes))
     trained = train_methods(run, "symbols", tail.x_train, tail.y_train,
