@@ -75,3 +75,15 @@ def tiny(*cells: str) -> str:
 
 
 TINY_CHAPTER = tiny(FINISH)
+SEEDY = """
+```{code-cell} ipython3
+import numpy as np
+from chapter_sources import TINY, TINY_CLAIMS
+from dlwild.core.claims import Measured
+run = TINY.start(scale=scale, seed=seed, device=device, data=data, answer=answer)
+value = answer + float(np.random.default_rng(seed).normal())  # a result that moves with the seed
+run.compare(TINY_CLAIMS, {"answer": Measured(value, "none", scale)})
+run.finish({"answer": value})
+```
+"""
+SEEDY_CHAPTER = tiny(SEEDY)

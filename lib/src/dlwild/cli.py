@@ -48,6 +48,23 @@ def parser() -> argparse.ArgumentParser:
     record = sub.add_parser("record", help="save a chapter's full-scale results as its "
                                            "committed record (book/records/)")
     record.add_argument("chapter")
+    record.add_argument("--sweep", action="store_true",
+                        help="save its last sweep (results/<chapter>.sweep.json) instead")
+
+    sweep = sub.add_parser("sweep", help="run a chapter for several seeds on a Dask cluster "
+                                         "and aggregate its claims over them")
+    sweep.add_argument("chapter")
+    sweep.add_argument("--seeds", type=int, required=True, help="how many seeds (0, 1, ...)")
+    run_options(sweep)
+    sweep.add_argument("-p", "--param", action="append", default=[], metavar="KEY=VALUE",
+                       help="a chapter parameter (repeatable)")
+    sweep.add_argument("--cluster", default="local",
+                       help="'local' (an embedded cluster, the default), 'tcp://host:port' "
+                            "(a running Dask scheduler) or 'slurm'")
+    sweep.add_argument("--workers", type=int, default=2,
+                       help="seeds at a time (local processes or SLURM jobs; default 2)")
+    sweep.add_argument("--slurm-config", type=Path, default=None,
+                       help="YAML with partition, cores, memory, walltime, gpus_per_job")
 
     data = sub.add_parser("data", help="the registered data sets")
     data_sub = data.add_subparsers(dest="data_command", required=True)
@@ -144,6 +161,12 @@ def _cmd_cite(args) -> int:
 def _cmd_record(args) -> int:
     from dlwild.runner import save_record
 
+    if args.sweep:
+        from dlwild.runner.sweep import save_sweep
+
+        path = save_sweep(_project(args), args.chapter)
+        print(f"{args.chapter}: sweep record written to {path}")
+        return 0
     saved = save_record(_project(args), args.chapter)
     print(f"{args.chapter}: full-scale record of commit {saved.commit} written to {saved.path}")
     if saved.changed_training_code is None:
@@ -153,6 +176,30 @@ def _cmd_record(args) -> int:
               + ", ".join(saved.changed_training_code))
     else:
         print("  the training code is unchanged since that commit")
+    return 0
+
+
+def _cmd_sweep(args) -> int:
+    from dlwild.runner import parse_assignment
+    from dlwild.runner.sweep import SweepError, sweep
+
+    params = dict(parse_assignment(text) for text in args.param)
+    for name in COMMON:
+        if name in params:
+            raise config.ConfigError(f"use --{name}, not -p {name}=...")
+    if args.seed is not None:
+        raise config.ConfigError("a sweep runs seeds 0 .. N-1: give --seeds N, not --seed")
+    try:
+        done = sweep(_project(args), args.chapter, args.seeds, {**params, **_common(args)},
+                     cluster=args.cluster, workers=args.workers, slurm_file=args.slurm_config)
+    except SweepError as exc:
+        print(f"dlwild: {exc}", file=sys.stderr)
+        return EXIT_FAILED
+    for claim in done.record["claims"]:
+        spread = ("" if claim["mean"] is None else f"  {claim['mean']:.4g}"
+                  + ("" if claim["std"] is None else f" ± {claim['std']:.2g}"))
+        print(f"  {claim['id']:<34} {claim['verdict']:<15} holds in {claim['holds_in']} of "
+              f"{claim['seeds']}{spread}")
     return 0
 
 
@@ -191,7 +238,7 @@ def main(argv: list[str] | None = None) -> int:
         sys.stdout.reconfigure(line_buffering=True)
     handlers = {"run": _cmd_run, "book": _cmd_book, "status": _cmd_status,
                 "chapters": _cmd_chapters, "cite": _cmd_cite,
-                "record": _cmd_record, "data": _cmd_data}
+                "record": _cmd_record, "data": _cmd_data, "sweep": _cmd_sweep}
     try:
         return handlers[args.command](args)
     except config.ConfigError as exc:

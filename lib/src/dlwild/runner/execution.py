@@ -119,9 +119,7 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     ``given``: parameter values (the rest take the declaration's defaults), all validated
     by the chapter's declaration before any kernel starts. ``echo`` passes the lines its
     cells print to ``log`` as they come (see ChapterEcho)."""
-    import jupytext
     import nbformat
-    import papermill
 
     declared, notebook = chapter_declaration(project.source(chapter), chapter)
     params = declared.validate(given or {})
@@ -131,10 +129,39 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
         return Outcome(chapter, "skipped", results=project.results / f"{chapter}.json")
 
     stage = project.staging / chapter
+    done = execute(project, chapter, notebook, params, stage, log=log, echo=echo)
+    if isinstance(done, Outcome):
+        return done
+    record, executed, wall = done
+    record["provenance"]["run_key"] = key
+    published = project.results / f"{chapter}.json"
+    config.atomic_write_text(published, results.dumps(record))
+    page = project.notebooks / f"{chapter}.ipynb"
+    executed_page = banner_on_top(show_injected_parameters(nbformat.read(executed,
+                                                                          as_version=4)))
+    executed_page = course_frame(executed_page, declared, record, load_times(project, chapter))
+    config.atomic_write_text(page, nbformat.writes(executed_page))
+    shutil.rmtree(stage, ignore_errors=True)
+    log(f"[dlwild] {chapter}: done in {wall:.1f} s")
+    return Outcome(chapter, "ran", wall, results=published)
+
+
+def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, Any],
+            stage: Path, *, log=print, echo: bool = False
+            ) -> tuple[dict[str, Any], Path, float] | Outcome:
+    """Execute ``notebook`` (the chapter's, parameters validated) with Papermill in the
+    folder ``stage``: ``(results record, executed notebook, seconds)`` when every code cell
+    ran and this very run wrote the results, else a failed :class:`Outcome` saying why.
+    Publishes nothing: :func:`run_chapter` publishes, a sweep keeps each seed's record."""
+    import jupytext
+    import nbformat
+    import papermill
+
     shutil.rmtree(stage, ignore_errors=True)
     stage.mkdir(parents=True)
     unexecuted, executed = stage / f"{chapter}.input.ipynb", stage / f"{chapter}.ipynb"
     first_code = next((i for i, c in enumerate(notebook.cells) if c.cell_type == "code"), 0)
+    notebook = nbformat.from_dict(notebook)  # a copy: the launch cell goes into this run only
     notebook.cells.insert(first_code, launch_cell(repository_url(project)))  # runs: a no-op
     jupytext.write(notebook, unexecuted, fmt="ipynb")
     run_id = uuid.uuid4().hex
@@ -152,7 +179,7 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     sockets = tempfile.TemporaryDirectory(prefix="dlwild-kernel-")
     try:
         papermill.execute_notebook(
-            str(unexecuted), str(executed), parameters=params, kernel_name="python3",
+            str(unexecuted), str(executed), parameters=dict(params), kernel_name="python3",
             cwd=str(project.notebooks), progress_bar=False, request_save_on_cell_execute=False,
             execution_timeout=CELL_TIMEOUT_S[params["scale"]], stdout_file=stream,
             stderr_file=stream,
@@ -195,18 +222,7 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
                                "this run; page not published")
     except (ChapterError, results.ResultsError) as exc:
         return Outcome(chapter, "failed", wall, str(exc))
-
-    record["provenance"]["run_key"] = key
-    published = project.results / f"{chapter}.json"
-    config.atomic_write_text(published, results.dumps(record))
-    page = project.notebooks / f"{chapter}.ipynb"
-    executed_page = banner_on_top(show_injected_parameters(nbformat.read(executed,
-                                                                          as_version=4)))
-    executed_page = course_frame(executed_page, declared, record, load_times(project, chapter))
-    config.atomic_write_text(page, nbformat.writes(executed_page))
-    shutil.rmtree(stage, ignore_errors=True)
-    log(f"[dlwild] {chapter}: done in {wall:.1f} s")
-    return Outcome(chapter, "ran", wall, results=published)
+    return record, executed, wall
 
 
 def run_book(project: Project, given: Mapping[str, Any] | None = None, *, force: bool = False,

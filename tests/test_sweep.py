@@ -1,0 +1,91 @@
+"""`dlwild sweep`: a chapter over seeds as Dask tasks, aggregated per claim; an interrupted
+sweep finishes only its missing seeds; bad input refused before any work."""
+
+from __future__ import annotations
+
+import statistics
+import subprocess
+
+import numpy as np
+import pytest
+
+from chapter_sources import SEEDY_CHAPTER
+from conftest import DLWILD, make_project
+from dlwild.runner import Project
+from dlwild.runner.sweep import SweepError, aggregate, slurm_cluster, slurm_config, sweep
+
+
+def expected(seed: int) -> float:
+    """What the seedy chapter measures for ``seed`` (run sequentially, by hand)."""
+    return 42 + float(np.random.default_rng(seed).normal())
+
+
+@pytest.fixture
+def project(tmp_path, isolated_home):
+    return Project.find(make_project(tmp_path / "book", {"tiny": SEEDY_CHAPTER}))
+
+
+def test_three_seeds_on_two_workers_give_the_sequential_values_and_their_spread(project):
+    logged = []
+    done = sweep(project, "tiny", 3, cluster="local", workers=2, log=logged.append)
+    assert done.seeds == [0, 1, 2] and done.reused == []
+    claim = done.record["claims"][0]
+    values = [expected(s) for s in range(3)]
+    np.testing.assert_allclose(claim["values"], values, rtol=0, atol=1e-12)
+    assert claim["mean"] == pytest.approx(statistics.fmean(values))
+    assert claim["std"] == pytest.approx(statistics.stdev(values))
+    assert claim["seeds"] == 3 and done.record["seeds"] == [0, 1, 2]
+    assert (project.results / "tiny.sweep.json").exists()
+    # the same command again: every seed is kept, nothing runs
+    again = sweep(project, "tiny", 3, cluster="local", workers=2, log=logged.append)
+    assert again.reused == [0, 1, 2] and again.record == done.record
+    # a lost seed (an interrupted sweep) is the only one run again
+    (project.build / "sweeps" / "tiny" / "quick" / "seed1.json").unlink()
+    third = sweep(project, "tiny", 3, cluster="local", workers=2, log=logged.append)
+    assert third.reused == [0, 2] and third.record["claims"] == done.record["claims"]
+
+
+def test_the_verdict_uses_the_seeds():
+    def record(seed, verdict, ours):
+        return {"chapter": "c", "scale": "quick", "provenance": {"seed": seed},
+                "claims": [{"id": "a", "kind": "relation", "ours": ours, "verdict": verdict},
+                           {"id": "b", "kind": "value", "ours": 1.0,
+                            "verdict": "not comparable"}]}
+
+    mixed = aggregate("c", [record(0, "holds", True), record(1, "does not hold", False),
+                            record(2, "holds", True)])
+    a, b = mixed["claims"]
+    assert (a["verdict"], a["holds_in"], a["mean"], a["std"]) == ("mixed", 2, None, None)
+    assert b["verdict"] == "not comparable" and b["mean"] == 1.0 and b["std"] == 0.0
+    assert aggregate("c", [record(0, "holds", True)])["claims"][0]["verdict"] == "holds"
+    none = aggregate("c", [record(0, "does not hold", False)] * 2)
+    assert none["claims"][0]["verdict"] == "does not hold"
+    with pytest.raises(SweepError, match="one scale"):
+        aggregate("c", [record(0, "holds", True), {**record(1, "holds", True),
+                                                    "scale": "full"}])
+
+
+def test_bad_sweeps_are_refused_before_any_work(project, tmp_path):
+    with pytest.raises(SweepError, match="at least 1"):
+        sweep(project, "tiny", 0)
+    with pytest.raises(SweepError, match="no Dask scheduler answers"):
+        sweep(project, "tiny", 1, cluster="tcp://127.0.0.1:9")
+    with pytest.raises(SweepError, match="--cluster must be"):
+        sweep(project, "tiny", 1, cluster="cloud")
+    assert not (project.build / "sweeps").exists()
+    done = subprocess.run([DLWILD, "--root", str(project.root), "sweep", "tiny", "--seeds",
+                           "0"], capture_output=True, text=True)
+    assert done.returncode != 0 and "at least 1" in done.stderr
+
+
+def test_the_slurm_job_script_follows_the_configuration(tmp_path):
+    config = tmp_path / "slurm.yaml"
+    config.write_text("partition: gpu\ncores: 4\nmemory: 16GB\nwalltime: '08:00:00'\n")
+    with pytest.raises(SweepError, match="lacks gpus_per_job"):
+        slurm_config(config)
+    config.write_text(config.read_text() + "gpus_per_job: 1\n")
+    script = slurm_cluster(slurm_config(config)).job_script()
+    assert "#SBATCH -p gpu" in script and "#SBATCH --gres=gpu:1" in script
+    assert "#SBATCH -t 08:00:00" in script and "#SBATCH --cpus-per-task=4" in script
+    with pytest.raises(SweepError, match="does not exist"):
+        slurm_config(tmp_path / "missing.yaml")
