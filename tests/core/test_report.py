@@ -200,6 +200,34 @@ def test_full_scale_record_is_shown_and_listed(tmp_path, monkeypatch, capsys):
         results.load_record("demo", records)
 
 
+def test_a_committed_sweep_is_shown_with_its_spread(tmp_path, monkeypatch, capsys):
+    """Where ``book/records/<chapter>.sweep.json`` exists the page shows mean ± std over the
+    seeds, in how many seeds each claim holds, and each seed's value on hover."""
+    from dlwild.runner.sweep import aggregate
+
+    run = _run(tmp_path, monkeypatch)
+    run.finish({}, show=False)
+    seeds = []
+    for seed, ours in enumerate((0.10, 0.14, 0.12)):
+        record = results.load_results(run.results_path)
+        record["provenance"]["seed"] = seed
+        record["claims"][0]["ours"] = ours
+        seeds.append(record)
+    records = tmp_path / "records"
+    records.mkdir()
+    (records / "demo.sweep.json").write_text(json.dumps(aggregate("demo", seeds)))
+    run.show_record(records)
+    out = capsys.readouterr().out
+    assert "Committed sweep over 3 seeds (quick scale)" in out
+    fmt = seeds[0]["claims"][0].get("fmt", ".3f")
+    from dlwild.core.claims import format_value
+    assert f"{format_value(0.12, fmt)} ± {format_value(0.02, fmt)}" in out
+    assert f"seed 1: {format_value(0.14, fmt)}" in out and "3 seeds" in out
+    (records / "demo.sweep.json").write_text(json.dumps({"chapter": "other", "claims": []}))
+    with pytest.raises(results.ResultsError, match="not a sweep record"):
+        results.load_sweep("demo", records)
+
+
 def test_glued_numbers_keep_their_format_and_survive_myst_nb():
     from myst_nb.core.variables import format_plain_text  # what {glue:text} shows
 

@@ -55,6 +55,38 @@ def claims_html(rows: list[dict[str, Any]], caption: str = "", record: bool = Fa
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
+def sweep_html(sweep: Mapping[str, Any], caption: str = "") -> str:
+    """HTML of a sweep's paper-vs-ours table (``dlwild sweep``): per claim the paper's value,
+    ours as mean ± standard deviation over the seeds (each seed's value on hover), in how
+    many seeds it holds, and the sweep's verdict."""
+    esc = html.escape
+    body = []
+    for r in sweep["claims"]:
+        fmt = r.get("fmt", ".3f")
+        if r["mean"] is None:
+            ours = ", ".join(format_value(v, fmt) for v in r["values"])
+        else:
+            spread = "" if r["std"] is None else f" ± {format_value(r['std'], fmt)}"
+            ours = f"{format_value(r['mean'], fmt)}{spread}"
+        each = "; ".join(f"seed {s}: {format_value(v, fmt)}"
+                         for s, v in zip(sweep["seeds"], r["values"], strict=False))
+        css = "verdict-" + str(r["verdict"]).replace(" ", "-")
+        body.append(
+            "<tr>"
+            f'<td data-label="claim">{esc(r.get("statement") or r["metric"])}'
+            f'<div class="dlwild-sub">{esc(r["id"])} · {esc(r["metric"])}</div></td>'
+            f'<td class="num" data-label="paper">{esc(format_value(r["paper_value"], fmt))}</td>'
+            f'<td class="num" data-label="ours" title="{esc(each)}">{esc(ours)}'
+            f'<div class="dlwild-sub">{r["seeds"]} seeds</div></td>'
+            f'<td data-label="verdict"><span class="verdict {css}">{esc(r["verdict"])}</span>'
+            f'<div class="dlwild-sub">holds in {r["holds_in"]} of {r["seeds"]}</div></td>'
+            "</tr>")
+    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours over seeds", "verdict"))
+    return (f'<table class="dlwild-claims dlwild-sweep">{cap}<thead><tr>{head}</tr></thead>'
+            f"<tbody>{''.join(body)}</tbody></table>")
+
+
 def dataset_line(entry: Mapping[str, Any]) -> str:
     """One data set of a run, for its provenance: real ones with their checksum, generated
     ones with their generator."""

@@ -128,6 +128,20 @@ def load_record(chapter: str, folder: Path | None = None) -> dict[str, Any] | No
     return load_results(path) if path.exists() else None
 
 
+def load_sweep(chapter: str, folder: Path | None = None) -> dict[str, Any] | None:
+    """The committed sweep record of ``chapter`` (``dlwild sweep``), or None if there is none."""
+    folder = folder or records_dir()
+    if folder is None:
+        return None
+    path = folder / f"{chapter}.sweep.json"
+    if not path.exists():
+        return None
+    record = json.loads(path.read_text(encoding="utf-8"))
+    if record.get("chapter") != chapter or not isinstance(record.get("claims"), list):
+        raise ResultsError(f"{path} is not a sweep record of chapter {chapter!r}")
+    return record
+
+
 def status_rows(results: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Book-wide reproduction table: one row per claim of every record given."""
     rows = []

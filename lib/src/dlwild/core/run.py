@@ -18,13 +18,20 @@ from dlwild import __version__
 from dlwild.core import config
 from dlwild.core.claims import VERDICTS, Claim, Measured, claims_frame, compare, format_value
 from dlwild.core.hardware import hardware_record
-from dlwild.core.html import banner_html, claims_html, display_html, provenance_html
+from dlwild.core.html import (
+    banner_html,
+    claims_html,
+    display_html,
+    provenance_html,
+    sweep_html,
+)
 from dlwild.core.provenance import git_commit, package_versions, training_seconds
 from dlwild.core.results import (
     SCHEMA_VERSION,
     ResultsError,
     dumps,
     load_record,
+    load_sweep,
     validate,
 )
 
@@ -171,7 +178,12 @@ class Run:
         return config.results_dir() / f"{self.name}.json"
 
     def show_record(self, records_dir: Path | None = None) -> dict[str, Any] | None:
-        """Show the committed full-scale record of this chapter beside the live run."""
+        """Show the committed full-scale record of this chapter beside the live run, and its
+        committed sweep over seeds where there is one."""
+        sweep = load_sweep(self.name, records_dir)
+        if sweep is not None:
+            display_html(sweep_html(sweep, f"Committed sweep over {len(sweep['seeds'])} seeds "
+                                           f"({sweep['scale']} scale)"))
         record = load_record(self.name, records_dir)
         if record is None:
             display_html('<p class="dlwild-no-record">No full-scale record of this chapter is '
