@@ -32,7 +32,6 @@ def claims_html(rows: list[dict[str, Any]], caption: str = "", record: bool = Fa
         fmt = r.get("fmt", ".3f")
         tolerance = ("" if r["kind"] == "holds" or r["tolerance"] is None
                      else f" ± {esc(format_value(r['tolerance'], fmt))}")
-        css = "verdict-" + str(r["verdict"]).replace(" ", "-")
         anchor = claim_anchor(r["id"], record)
         row_id = "" if link else f' id="{esc(anchor)}"'
         body.append(
@@ -46,12 +45,20 @@ def claims_html(rows: list[dict[str, Any]], caption: str = "", record: bool = Fa
             f"{tolerance}</td>"
             f'<td class="num" data-label="ours">{esc(format_value(r["ours"], fmt))}'
             f'<div class="dlwild-sub">{esc(r["data"])}; {esc(r["scale"])}</div></td>'
-            f'<td data-label="verdict"><span class="verdict {css}">{esc(r["verdict"])}</span>'
-            f'<div class="dlwild-sub">{esc(r["note"])}</div></td>'
-            "</tr>")
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours", "verdict"))
-    return (f'<table class="dlwild-claims">{cap}<thead><tr>{head}</tr></thead>'
+            + _verdict_cell(r["verdict"], r["note"]) + "</tr>")
+    return _table("dlwild-claims", caption, ("claim", "paper", "ours", "verdict"), body)
+
+
+def _verdict_cell(verdict: str, note: str) -> str:
+    css = "verdict-" + str(verdict).replace(" ", "-")
+    return (f'<td data-label="verdict"><span class="verdict {css}">{html.escape(verdict)}'
+            f'</span><div class="dlwild-sub">{html.escape(note)}</div></td>')
+
+
+def _table(css: str, caption: str, heads: tuple[str, ...], body: list[str]) -> str:
+    cap = f"<caption>{html.escape(caption)}</caption>" if caption else ""
+    head = "".join(f"<th>{c}</th>" for c in heads)
+    return (f'<table class="{css}">{cap}<thead><tr>{head}</tr></thead>'
             f"<tbody>{''.join(body)}</tbody></table>")
 
 
@@ -70,7 +77,6 @@ def sweep_html(sweep: Mapping[str, Any], caption: str = "") -> str:
             ours = f"{format_value(r['mean'], fmt)}{spread}"
         each = "; ".join(f"seed {s}: {format_value(v, fmt)}"
                          for s, v in zip(sweep["seeds"], r["values"], strict=False))
-        css = "verdict-" + str(r["verdict"]).replace(" ", "-")
         body.append(
             "<tr>"
             f'<td data-label="claim">{esc(r.get("statement") or r["metric"])}'
@@ -78,13 +84,10 @@ def sweep_html(sweep: Mapping[str, Any], caption: str = "") -> str:
             f'<td class="num" data-label="paper">{esc(format_value(r["paper_value"], fmt))}</td>'
             f'<td class="num" data-label="ours" title="{esc(each)}">{esc(ours)}'
             f'<div class="dlwild-sub">{r["seeds"]} seeds</div></td>'
-            f'<td data-label="verdict"><span class="verdict {css}">{esc(r["verdict"])}</span>'
-            f'<div class="dlwild-sub">holds in {r["holds_in"]} of {r["seeds"]}</div></td>'
-            "</tr>")
-    cap = f"<caption>{esc(caption)}</caption>" if caption else ""
-    head = "".join(f"<th>{c}</th>" for c in ("claim", "paper", "ours over seeds", "verdict"))
-    return (f'<table class="dlwild-claims dlwild-sweep">{cap}<thead><tr>{head}</tr></thead>'
-            f"<tbody>{''.join(body)}</tbody></table>")
+            + _verdict_cell(r["verdict"], f"holds in {r['holds_in']} of {r['seeds']}")
+            + "</tr>")
+    return _table("dlwild-claims dlwild-sweep", caption,
+                  ("claim", "paper", "ours over seeds", "verdict"), body)
 
 
 def dataset_line(entry: Mapping[str, Any]) -> str:
