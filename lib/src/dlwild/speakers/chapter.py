@@ -22,7 +22,7 @@ CHAPTER = Chapter(
                              "train_corpus)", check=check_corpus_spec),
         "segment_ms": Param(400, int, "the BiLSTM's input length in ms (ANNPR 2018)",
                             between=(20, 2000)),
-        "jobs": Param(2, int, "networks trained side by side in processes, each with its "
+        "jobs": Param(2, int, "networks trained side by side as Dask tasks, each with its "
                       "share of the cores (2 on the 2-core book machine: the small networks "
                       "use one core each better than two together; 12 on a GPU)",
                       between=(1, 64)),

@@ -257,21 +257,27 @@ def _train_one(job: tuple[str, int | None, int | None], training: TrainingSet,
 
 def train_all(protocol: Protocol, settings: Settings, *, seed: int, device: torch.device,
               jobs: int, store: cache.ArtifactCache | None = None) -> list[dict[str, Any]]:
-    """Train every network of :func:`chapter_networks` in ``jobs`` parallel processes into the
-    artifact cache, so that the chapter then loads them instead of training one after another:
-    on a GPU, a full-scale run's networks share the card (small nets leave most of it idle).
-    Returns one summary per network (its final losses and hardware) as each finishes."""
-    import multiprocessing
+    """Train every network of :func:`chapter_networks` as tasks of a Dask cluster of ``jobs``
+    worker processes into the artifact cache, so that the chapter then loads them instead of
+    training one after another: on a GPU, a full-scale run's networks share the card (small
+    nets leave most of it idle). A task whose worker is lost is resubmitted and resumes from
+    the network's checkpoint. Returns one summary per network (its final losses and
+    hardware) as each finishes."""
     import os
-    from concurrent.futures import ProcessPoolExecutor, as_completed
+
+    from dask.distributed import Client, LocalCluster, as_completed
 
     todo = chapter_networks(settings)
     jobs = min(jobs, len(todo))
     threads = max(1, (os.cpu_count() or 1) // jobs)
     done = []
-    with ProcessPoolExecutor(jobs, mp_context=multiprocessing.get_context("spawn")) as pool:
-        futures = [pool.submit(_train_one, job, protocol.training, settings, seed, device,
-                               store, threads) for job in todo]
+    # no memory limit: a full-width CNN may hold more than a worker's share of the machine
+    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
+                      memory_limit=0, dashboard_address=None) as cluster, \
+            Client(cluster) as client:
+        training = client.scatter(protocol.training, broadcast=True)
+        futures = [client.submit(_train_one, job, training, settings, seed, device, store,
+                                 threads, pure=False) for job in todo]
         for future in train.progress_bar(as_completed(futures), total=len(futures),
                                          desc="networks", unit="net"):
             done.append(future.result())
