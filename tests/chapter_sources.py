@@ -87,3 +87,14 @@ run.finish({"answer": value})
 ```
 """
 SEEDY_CHAPTER = tiny(SEEDY)
+KILLS_ITS_WORKER = """
+```{code-cell} ipython3
+import os, pathlib, signal
+marker = pathlib.Path(os.environ["DLWILD_RESULTS_DIR"]).parents[1] / f"killed-seed{seed}"
+if seed == 1 and not marker.exists():  # the first attempt of seed 1 loses its worker
+    marker.write_text("killed")
+    os.kill(os.getppid(), signal.SIGKILL)
+    os._exit(1)
+```
+"""
+KILLED_CHAPTER = tiny(KILLS_ITS_WORKER, SEEDY)

@@ -9,7 +9,7 @@ import subprocess
 import numpy as np
 import pytest
 
-from chapter_sources import SEEDY_CHAPTER
+from chapter_sources import KILLED_CHAPTER, SEEDY_CHAPTER
 from conftest import DLWILD, make_project
 from dlwild.runner import Project
 from dlwild.runner.sweep import SweepError, aggregate, slurm_cluster, slurm_config, sweep
@@ -43,6 +43,17 @@ def test_three_seeds_on_two_workers_give_the_sequential_values_and_their_spread(
     (project.build / "sweeps" / "tiny" / "quick" / "seed1.json").unlink()
     third = sweep(project, "tiny", 3, cluster="local", workers=2, log=logged.append)
     assert third.reused == [0, 2] and third.record["claims"] == done.record["claims"]
+
+
+def test_a_worker_killed_mid_task_is_replaced_and_the_sweep_gives_the_same_values(
+        tmp_path, isolated_home):
+    """Seed 1's first attempt kills its worker process; Dask resubmits the task to a new
+    worker and the sweep ends with the values of undisturbed runs."""
+    project = Project.find(make_project(tmp_path / "book", {"tiny": KILLED_CHAPTER}))
+    done = sweep(project, "tiny", 3, cluster="local", workers=2, log=lambda *_: None)
+    assert (project.build / "killed-seed1").exists()  # the worker was killed once
+    np.testing.assert_allclose(done.record["claims"][0]["values"],
+                               [expected(s) for s in range(3)], rtol=0, atol=1e-12)
 
 
 def test_the_verdict_uses_the_seeds():
