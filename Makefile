@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python benchmarks/adversarial.py
 	$(BIN)/python benchmarks/wild.py
 	$(BIN)/python benchmarks/dominant_sets.py
+	$(BIN)/python benchmarks/sweep.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check lib tests benchmarks
