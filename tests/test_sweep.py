@@ -36,6 +36,8 @@ def test_three_seeds_on_two_workers_give_the_sequential_values_and_their_spread(
     assert claim["std"] == pytest.approx(statistics.stdev(values))
     assert claim["seeds"] == 3 and done.record["seeds"] == [0, 1, 2]
     assert (project.results / "tiny.sweep.json").exists()
+    spread = done.record["metrics"]["answer"]  # the figures' error bars
+    assert spread["values"] == claim["values"] and spread["std"] == pytest.approx(claim["std"])
     # the same command again: every seed is kept, nothing runs
     again = sweep(project, "tiny", 3, cluster="local", workers=2, log=logged.append)
     assert again.reused == [0, 1, 2] and again.record == done.record

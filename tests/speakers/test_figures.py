@@ -47,6 +47,31 @@ def test_sweep_curve_sorts_lengths_and_marks_the_papers_sweet_spot():
     assert [t.get_text() for t in ax.get_xticklabels()] == ["20", "400", "1000"]
 
 
+def test_a_committed_sweep_over_seeds_draws_error_bars_beside_the_run(tmp_path):
+    """The sweep record's per-length spread (dlwild sweep) becomes mean ± std error bars."""
+    import json
+
+    from dlwild.speakers.claims import seed_spread
+
+    assert seed_spread(tmp_path) is None  # no sweep committed: the figure has one curve
+    metrics = {f"clustering/sweep/{ms}": {"values": [m - 0.02, m + 0.02], "mean": m,
+                                          "std": 0.028} for ms, m in ((20, 0.4), (400, 0.1))}
+    metrics["clustering/other"] = {"values": [1, 1], "mean": 1.0, "std": 0.0}
+    (tmp_path / "speakers.sweep.json").write_text(json.dumps(
+        {"format": 1, "chapter": "speakers", "scale": "quick", "seeds": [0, 1],
+         "claims": [], "metrics": metrics}))
+    spread = seed_spread(tmp_path)
+    assert set(spread["mr"]) == {"20", "400"} and spread["seeds"] == 2
+    fig = figures.sweep_curve({"400": 0.05, "20": 0.5}, n_speakers=40, batches=5000,
+                              seeds=spread)
+    ax = fig.axes[0]
+    bars = ax.containers[0]
+    assert list(bars.lines[0].get_xdata()) == [20, 400]
+    assert list(bars.lines[0].get_ydata()) == [0.4, 0.1]
+    assert any("mean ± std over 2 seeds (quick sweep)" in t.get_text()
+               for t in ax.get_legend().get_texts())
+
+
 def test_learning_curves_name_the_network_and_its_training():
     fig = figures.learning_curves("bilstm2018", _history(4), {"segment_ms": 400, "batches": 1200})
     title = fig.axes[0].get_title() or fig.get_suptitle()

@@ -223,7 +223,31 @@ def aggregate(chapter: str, records: Sequence[Mapping[str, Any]]) -> dict[str, A
             "std": statistics.stdev(numbers) if len(numbers) > 1 else None,
             "holds_in": held, "seeds": len(records), "verdict": verdict})
     return {"format": SWEEP_FORMAT, "chapter": chapter, "scale": scales.pop(), "seeds": seeds,
-            "claims": claims}
+            "claims": claims, "metrics": _metric_spread([r.get("metrics", {}) for r in records])}
+
+
+def _numbers(tree: Mapping[str, Any], prefix: str = "") -> dict[str, float]:
+    """The numeric leaves of nested mappings by slash-joined path (lists, such as training
+    histories, and booleans left out)."""
+    out: dict[str, float] = {}
+    for key, value in tree.items():
+        path = f"{prefix}{key}"
+        if isinstance(value, Mapping):
+            out.update(_numbers(value, path + "/"))
+        elif (number := _number(value)) is not None:
+            out[path] = number
+    return out
+
+
+def _metric_spread(metrics: Sequence[Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """Per numeric metric that every seed reports: its values, mean and standard deviation
+    (for error bars on the chapters' figures)."""
+    flat = [_numbers(m) for m in metrics]
+    common = set(flat[0]).intersection(*flat[1:]) if flat else set()
+    return {path: {"values": [f[path] for f in flat],
+                   "mean": statistics.fmean(f[path] for f in flat),
+                   "std": statistics.stdev(f[path] for f in flat) if len(flat) > 1 else None}
+            for path in sorted(common)}
 
 
 def save_sweep(project: Project, chapter: str) -> Path:

@@ -9,6 +9,7 @@ paper prints for MR 0.05 at n = 80; relative claims (``kind="holds"``) have none
 from __future__ import annotations
 
 from collections.abc import Mapping
+from typing import Any
 
 from dlwild.core.claims import Claim, Measured
 from dlwild.speakers.evaluation import ClusterKey, Evaluation, sizes
@@ -212,3 +213,17 @@ def record_summary(record: Mapping) -> dict:
         "sweep_worst_ms": worst, "sweep_worst": sweep[worst],
         "sweep_shape": sweep_shape(sweep),
     }
+
+
+def seed_spread(records_dir: Any = None) -> dict[str, Any] | None:
+    """The committed sweep's segment-length MR over seeds (``dlwild sweep speakers``): per
+    length its mean and standard deviation, the seeds and the scale; None without a sweep."""
+    from dlwild.core.results import load_sweep
+
+    sweep = load_sweep("speakers", records_dir)
+    if sweep is None:
+        return None
+    prefix = "clustering/sweep/"
+    mr = {path[len(prefix):]: spread for path, spread in sweep.get("metrics", {}).items()
+          if path.startswith(prefix)}
+    return {"mr": mr, "seeds": len(sweep["seeds"]), "scale": sweep["scale"]} if mr else None

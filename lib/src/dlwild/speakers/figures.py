@@ -44,13 +44,21 @@ def learning_curves(kind: str, history: History | Mapping[str, Any],
 
 
 def sweep_curve(sweep: Mapping[Any, float], *, n_speakers: int, batches: int,
-                paper_best_ms: int | None = None) -> Figure:
+                paper_best_ms: int | None = None,
+                seeds: Mapping[str, Any] | None = None) -> Figure:
     """MR (a+b) at the best cut over the BiLSTM's segment length (ANNPR 2018, Fig. 4), with
-    the paper's sweet spot marked; ``sweep`` maps milliseconds (int, or str from JSON) to MR."""
+    the paper's sweet spot marked; ``sweep`` maps milliseconds (int, or str from JSON) to MR.
+    ``seeds``: a committed sweep over seeds (:func:`dlwild.speakers.claims.seed_spread`),
+    drawn as mean ± standard deviation beside this run."""
     points = sorted((int(ms), float(mr)) for ms, mr in sweep.items())
     lengths = [ms for ms, _ in points]
     fig, ax = plots.figure(figsize=(7, 3.8))
-    ax.plot(lengths, [mr for _, mr in points], marker="o", label="ours")
+    ax.plot(lengths, [mr for _, mr in points], marker="o", label="ours (this run)")
+    if seeds:
+        spread = sorted((int(ms), v["mean"], v["std"] or 0.0) for ms, v in seeds["mr"].items())
+        ax.errorbar([ms for ms, _, _ in spread], [m for _, m, _ in spread],
+                    yerr=[s for _, _, s in spread], fmt="s--", capsize=4, color="0.35",
+                    label=f"mean ± std over {seeds['seeds']} seeds ({seeds['scale']} sweep)")
     if paper_best_ms is not None:
         ax.axvline(paper_best_ms, ls="--", color="0.45",
                    label=f"paper's sweet spot ({paper_best_ms} ms)")
