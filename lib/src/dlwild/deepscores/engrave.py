@@ -29,12 +29,14 @@ import xml.etree.ElementTree as ET
 from collections.abc import Sequence
 from pathlib import Path
 from typing import NamedTuple
+from xml.sax.saxutils import escape
 
 import numpy as np
 
 from dlwild.deepscores.annotations import Box, Page, Symbol
 from dlwild.deepscores.classes import CLASS_IDS, FONTS
 from dlwild.deepscores.geometry import oriented_box
+from dlwild.deepscores.raster import render_rgb
 from dlwild.deepscores.svg import (
     SVG_NS,
     XLINK_NS,
@@ -78,55 +80,122 @@ class EngravedPage(NamedTuple):
 
 
 
-def _render_rgb(svg: str, background: str) -> np.ndarray:
-    """(H, W, 3) uint8 RGB raster of an SVG at its own pixel size (cairosvg, no PNG round
-    trip)."""
-    from cairosvg.parser import Tree
-    from cairosvg.surface import PNGSurface
-
-    surface = PNGSurface(Tree(bytestring=svg.encode("utf-8")), None, 96,
-                         background_color=background)
-    cairo_surface = surface.cairo
-    cairo_surface.flush()
-    height, width = cairo_surface.get_height(), cairo_surface.get_width()
-    stride = cairo_surface.get_stride()
-    data = np.frombuffer(cairo_surface.get_data(), dtype=np.uint8)
-    bgra = data.reshape(height, stride // 4, 4)[:, :width]
-    rgb = bgra[..., 2::-1].copy()  # cairo ARGB32 is B, G, R, A in memory (little endian)
-    surface.finish()
-    return rgb
+def _glyph_path(glyph: ET.Element) -> ET.Element | None:
+    """The glyph definition's only child when it is a bare path (``d`` and a transform at
+    most), which a use can become directly; None otherwise."""
+    if len(glyph) != 1:
+        return None
+    path = glyph[0]
+    if local_name(path.tag) != "path" or set(path.attrib) - {"d", "transform"} or len(path):
+        return None
+    return path
 
 
+def _inlined(use: ET.Element, glyph: ET.Element) -> ET.Element:
+    """What replaces ``use`` of ``glyph``: one path whose transform chains the use's and the
+    path's (cairosvg composes both to the same matrix as nested transforms: the path's is
+    scale(1,-1), an exact sign flip), or a group of the glyph's copied paths."""
+    x, y = use.get("x", "0"), use.get("y", "0")
+    attrib = {k: v for k, v in use.attrib.items()
+              if k not in ("x", "y", "href", f"{{{XLINK_NS}}}href")}
+    transform = f"{use.get('transform', '')} translate({x},{y})"
+    path = _glyph_path(glyph)
+    if path is not None and set(attrib) <= {"transform"}:
+        inner = path.get("transform")
+        return ET.Element(f"{{{SVG_NS}}}path", {
+            "transform": f"{transform} {inner}" if inner else transform, "d": path.get("d")})
+    attrib["transform"] = transform
+    group = ET.Element(f"{{{SVG_NS}}}g", attrib)
+    group.extend(copy.deepcopy(list(glyph)))
+    return group
 
-def _inline_uses(root: ET.Element) -> None:
-    """Replace each ``<use>`` of a glyph definition by a group holding copies of its paths, in
-    place: the same drawing, but cairosvg renders it about twice as fast."""
+
+def _inline_uses(root: ET.Element) -> bool:
+    """Replace each ``<use>`` of a glyph definition by a copy of the glyph's path(s), in place:
+    the same drawing, but cairosvg renders it about twice as fast. True when no use is left."""
     glyphs = glyph_defs(root)
+    left = False
 
     def visit(el: ET.Element) -> None:
+        nonlocal left
         for i, child in enumerate(list(el)):
             if local_name(child.tag) == "use":
                 href = child.get(f"{{{XLINK_NS}}}href") or child.get("href") or ""
                 glyph = glyphs.get(href.removeprefix("#"))
                 if glyph is not None:
-                    x, y = child.get("x", "0"), child.get("y", "0")
-                    attrib = {k: v for k, v in child.attrib.items()
-                              if k not in ("x", "y", "href", f"{{{XLINK_NS}}}href")}
-                    attrib["transform"] = f"{child.get('transform', '')} translate({x},{y})"
-                    group = ET.Element(f"{{{SVG_NS}}}g", attrib)
-                    group.extend(copy.deepcopy(list(glyph)))
-                    el[i] = group
+                    el[i] = _inlined(child, glyph)
+                else:
+                    left = True
             elif local_name(child.tag) != "defs":
                 visit(child)
 
     visit(root)
+    return not left
+
+
+def _styled_names(root: ET.Element) -> set[str]:
+    """Every class and id name the page's CSS mentions (Verovio's ``<style>``)."""
+    text = " ".join(el.text or "" for el in root.iter() if local_name(el.tag) == "style")
+    return set(re.findall(r"[.#]([A-Za-z_][\w-]*)", text))
+
+
+def _referenced_ids(root: ET.Element) -> set[str]:
+    """Ids that some attribute refers to (``href="#id"``, ``url(#id)``)."""
+    found: set[str] = set()
+    for el in root.iter():
+        for value in el.attrib.values():
+            if "#" in value:
+                found.update(re.findall(r"#([^\s)\"',;]+)", value))
+    return found
+
+
+def _flatten_groups(root: ET.Element) -> None:
+    """Drop, in place, the groups that only structure the page (class and id attributes no
+    style rule or reference names), keeping their children in order, and empty groups: their
+    children inherit the same properties, so cairosvg draws the same pixels with far fewer
+    nodes to visit."""
+    keep = _styled_names(root) | _referenced_ids(root)
+
+    def plain(el: ET.Element) -> bool:
+        if local_name(el.tag) != "g":
+            return False
+        if not len(el):
+            return el.get("id") not in keep
+        if set(el.attrib) - {"class", "id"} or el.get("id") in keep:
+            return False
+        return not set((el.get("class") or "").split()) & keep
+
+    def visit(el: ET.Element) -> None:
+        children: list[ET.Element] = []
+        for child in el:
+            if local_name(child.tag) in ("defs", "style", "text"):
+                children.append(child)
+                continue
+            visit(child)
+            if plain(child):
+                children.extend(child)
+            else:
+                children.append(child)
+        el[:] = children
+
+    visit(root)
+
+
+def _drop_glyph_defs(root: ET.Element) -> None:
+    """Remove the glyph definitions once every use of them is inlined (cairosvg would still
+    build a node for each)."""
+    for defs in [c for c in root if local_name(c.tag) == "defs"]:
+        for glyph in [g for g in defs if local_name(g.tag) == "g"]:
+            defs.remove(glyph)
 
 
 def rasterise(svg: str) -> np.ndarray:
     """Greyscale page (uint8, 255 = white) of a page SVG, anti-aliased as printed."""
     root = ET.fromstring(svg)
-    _inline_uses(root)
-    return _render_rgb(ET.tostring(root, encoding="unicode"), "white")[..., 0].copy()
+    if _inline_uses(root):
+        _drop_glyph_defs(root)
+    _flatten_groups(root)
+    return render_rgb(ET.tostring(root, encoding="unicode"), "white")[..., 0].copy()
 
 
 def unannotated_svg(svg: str, font: str) -> str:
@@ -136,6 +205,20 @@ def unannotated_svg(svg: str, font: str) -> str:
     for mark in annotated_marks(root, font):
         mark.parent.remove(mark.element)
     return ET.tostring(root, encoding="unicode")
+
+
+def _instance_glyph(glyph: ET.Element, matrix: str, colour: str) -> str:
+    """One glyph of the instance SVG filled with ``colour``: a single path when the glyph is
+    one bare path (its transform chained after ``matrix``: the same pixels as the nested
+    group, one node fewer; see :func:`_inlined`), else a group of its serialised paths."""
+    path = _glyph_path(glyph)
+    if path is not None:
+        inner = path.get("transform")
+        chained = f"{matrix} {inner}" if inner else matrix
+        return (f'<path transform="{chained}" fill="{colour}" stroke="none" '
+                f'd="{escape(path.get("d"), {chr(34): "&quot;"})}" />')
+    return "".join([f'<g transform="{matrix}" fill="{colour}" stroke="none">',
+                    *(ET.tostring(child, encoding="unicode") for child in glyph), "</g>"])
 
 
 def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: int) -> str:
@@ -156,9 +239,7 @@ def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: i
         href = (el.get(f"{{{XLINK_NS}}}href") or el.get("href") or "").removeprefix("#")
         if href not in glyphs:
             raise EngraveError(f"glyph definition {href!r} is missing from the page SVG")
-        parts.append(f'<g transform="{matrix}" fill="{colour}" stroke="none">')
-        parts.extend(ET.tostring(child, encoding="unicode") for child in glyphs[href])
-        parts.append("</g>")
+        parts.append(_instance_glyph(glyphs[href], matrix, colour))
     parts.append("</svg>")
     return "".join(parts)
 
@@ -275,7 +356,7 @@ def annotate_svg(svg: str, *, page_id: str, font: str, piece: str = "",
     if len(marks) > np.iinfo(np.uint16).max:
         raise EngraveError(f"{page_id}: {len(marks)} symbols exceed the uint16 instance mask")
     image = rasterise(svg)
-    rgb = _render_rgb(_instance_svg(root, marks, width, height), "black").astype(np.uint32)
+    rgb = render_rgb(_instance_svg(root, marks, width, height), "black").astype(np.uint32)
     instance_mask = ((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).astype(np.uint16)
     lut = np.zeros(len(marks) + 1, dtype=np.uint8)
     lut[1:] = [CLASS_IDS[m.cls] for m in marks]

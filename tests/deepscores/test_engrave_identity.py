@@ -1,0 +1,119 @@
+"""The engraver's quick path draws the same bytes as the slow one it replaced: the page raster
+and the instance mask against plain cairosvg on the unsimplified SVGs, and the chorale's page
+against its digest from before the change."""
+
+from __future__ import annotations
+
+import copy
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+import shapely
+from scores import CHORALE, digest, engraved_chorale
+
+from dlwild.deepscores import engrave as engrave_module
+from dlwild.deepscores.engrave import annotate_svg, corpus_score, page_svgs, rasterise
+from dlwild.deepscores.raster import render_rgb
+from dlwild.deepscores.svg import SVG_NS, XLINK_NS, annotated_marks, glyph_defs, local_name
+
+CHORALE_DIGEST = "3a3fb397b6751446be7117e6ebb9b4352d1100d201be2a9d94d5815a68a24f9c"
+"""digest() of the chorale's Leipzig page from the engraver before the quick path (commit
+e8a120f), stable across runs with the versions in :func:`_versions`."""
+
+DIGEST_VERSIONS = ("6.4.1-fbe8f46", "1.16.0", "2.9.1", "3.14.1", "10.5.1")
+"""Verovio, cairo, cairosvg, GEOS and music21 versions the digest was taken with."""
+
+
+def _versions() -> tuple[str, ...]:
+    """The versions that decide the chorale's bytes (see DIGEST_VERSIONS)."""
+    import cairocffi
+    import cairosvg
+
+    return (engrave_module.verovio_version(), cairocffi.cairo_version_string(),
+            cairosvg.__version__, shapely.geos_version_string, engrave_module.music21_version())
+
+
+@pytest.fixture(scope="module")
+def chorale_svg() -> str:
+    """The chorale's first page SVG in Leipzig."""
+    return page_svgs(corpus_score(CHORALE), piece=CHORALE, font="Leipzig")[0]
+
+
+def _slow_rasterise(svg: str) -> np.ndarray:
+    """The raster as first written: each glyph use inlined as a group of copied paths, every
+    group kept, plain cairosvg."""
+    root = ET.fromstring(svg)
+    glyphs = glyph_defs(root)
+
+    def visit(el: ET.Element) -> None:
+        for i, child in enumerate(list(el)):
+            if local_name(child.tag) == "use":
+                href = child.get(f"{{{XLINK_NS}}}href") or child.get("href") or ""
+                glyph = glyphs.get(href.removeprefix("#"))
+                if glyph is not None:
+                    attrib = {k: v for k, v in child.attrib.items()
+                              if k not in ("x", "y", "href", f"{{{XLINK_NS}}}href")}
+                    x, y = child.get("x", "0"), child.get("y", "0")
+                    attrib["transform"] = f"{child.get('transform', '')} translate({x},{y})"
+                    group = ET.Element(f"{{{SVG_NS}}}g", attrib)
+                    group.extend(copy.deepcopy(list(glyph)))
+                    el[i] = group
+            elif local_name(child.tag) != "defs":
+                visit(child)
+
+    visit(root)
+    return render_rgb(ET.tostring(root, encoding="unicode"), "white", quick=False)[..., 0]
+
+
+def _slow_instance_mask(svg: str) -> np.ndarray:
+    """The instance mask as first written: a group per glyph around its serialised paths,
+    plain cairosvg (on the marks annotate_svg keeps: all of the chorale's lie on the page)."""
+    root = ET.fromstring(svg)
+    marks = annotated_marks(root, "Leipzig")
+    glyphs = glyph_defs(root)
+    parts = [f'<svg xmlns="{SVG_NS}" width="1167px" height="1650px" shape-rendering="crispEdges">']
+    for i, mark in enumerate(marks, start=1):
+        matrix = "matrix(" + ",".join(f"{v:.9g}" for v in mark.matrix) + ")"
+        el = mark.element
+        if mark.code == "ellipse":
+            parts.append(f'<ellipse cx="{el.get("cx")}" cy="{el.get("cy")}" rx="{el.get("rx")}" '
+                         f'ry="{el.get("ry")}" transform="{matrix}" fill="#{i:06x}" '
+                         'stroke="none"/>')
+            continue
+        href = (el.get(f"{{{XLINK_NS}}}href") or "").removeprefix("#")
+        parts.append(f'<g transform="{matrix}" fill="#{i:06x}" stroke="none">')
+        parts.extend(ET.tostring(child, encoding="unicode") for child in glyphs[href])
+        parts.append("</g>")
+    parts.append("</svg>")
+    rgb = render_rgb("".join(parts), "black", quick=False).astype(np.uint32)
+    return ((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).astype(np.uint16)
+
+
+def test_page_raster_is_the_slow_paths_bytes(chorale_svg):
+    assert np.array_equal(rasterise(chorale_svg), _slow_rasterise(chorale_svg))
+
+
+def test_instance_mask_is_the_slow_paths_bytes(chorale_svg):
+    page = annotate_svg(chorale_svg, page_id="chorale-p01", font="Leipzig", piece=CHORALE)
+    assert len(page.page.symbols) == len(annotated_marks(ET.fromstring(chorale_svg), "Leipzig"))
+    assert np.array_equal(page.instance_mask, _slow_instance_mask(chorale_svg))
+
+
+def test_quick_renderer_draws_what_cairosvg_draws():
+    svg = (f'<svg xmlns="{SVG_NS}" width="60px" height="40px"><g stroke="red" stroke-width="2">'
+           '<path d="M5 5 L50 30 Q20 35 10 20 z" fill="blue" opacity="0.5"/>'
+           '<path d="m30 5 h20 v10 a5 5 0 0 1 -20 0z" stroke-linejoin="round" fill="none"/>'
+           '<path d="M2 38 L58 38" stroke-dasharray="3 2"/>'
+           '<path d="M40 30 C45 40 55 20 58 35" fill-rule="evenodd" visibility="hidden"/>'
+           '</g><text x="5" y="38" font-size="9">ok</text></svg>')
+    for background in ("white", "black"):
+        quick = render_rgb(svg, background)
+        assert np.array_equal(quick, render_rgb(svg, background, quick=False))
+        assert (quick != quick[0, 0]).any()
+
+
+def test_chorale_page_bytes_are_pinned():
+    if _versions() != DIGEST_VERSIONS:
+        pytest.skip(f"digest taken with {DIGEST_VERSIONS}, running {_versions()}")
+    assert digest(engraved_chorale()) == CHORALE_DIGEST
