@@ -1,6 +1,6 @@
 """The engraver's quick path draws the same bytes as the slow one it replaced: the page raster
-and the instance mask against plain cairosvg on the unsimplified SVGs, and the chorale's page
-against its digest from before the change."""
+and the instance mask against plain cairosvg on the unsimplified SVGs, the oriented boxes against
+all pixel corners, and the chorale's page against its digest from before the change."""
 
 from __future__ import annotations
 
@@ -13,7 +13,9 @@ import shapely
 from scores import CHORALE, digest, engraved_chorale
 
 from dlwild.deepscores import engrave as engrave_module
+from dlwild.deepscores import geometry
 from dlwild.deepscores.engrave import annotate_svg, corpus_score, page_svgs, rasterise
+from dlwild.deepscores.geometry import oriented_box
 from dlwild.deepscores.raster import render_rgb
 from dlwild.deepscores.svg import SVG_NS, XLINK_NS, annotated_marks, glyph_defs, local_name
 
@@ -111,6 +113,24 @@ def test_quick_renderer_draws_what_cairosvg_draws():
         quick = render_rgb(svg, background)
         assert np.array_equal(quick, render_rgb(svg, background, quick=False))
         assert (quick != quick[0, 0]).any()
+
+
+def _all_corners(mask: np.ndarray) -> np.ndarray:
+    """Every corner of every pixel square of ``mask``: what oriented_box first took."""
+    rows, cols = np.nonzero(mask)
+    return np.concatenate([np.stack([cols + dx, rows + dy], axis=1)
+                           for dx in (0, 1) for dy in (0, 1)])
+
+
+def test_oriented_box_from_row_ends_is_the_box_from_all_corners(monkeypatch):
+    rng = np.random.default_rng(0)
+    masks = [rng.random((rng.integers(1, 14), rng.integers(1, 14))) < rng.random()
+             for _ in range(300)]
+    masks = [m for m in masks if m.any()]
+    quick = [oriented_box(m, offset=(3.0, 7.5)) for m in masks]
+    assert geometry.oriented_boxes([geometry.mask_points(m, (3.0, 7.5)) for m in masks]) == quick
+    monkeypatch.setattr(geometry, "_outer_corners", _all_corners)
+    assert quick == [oriented_box(m, offset=(3.0, 7.5)) for m in masks]
 
 
 def test_chorale_page_bytes_are_pinned():

@@ -4,13 +4,16 @@ annotations (shared/papers/deepscores.md §3.1 and §5).
 music21's bundled corpus -> MusicXML -> Verovio -> one SVG per page. Verovio draws every
 fixed-shape symbol as a SMuFL glyph (a ``<use>`` of a glyph definition named by its code point)
 or, for augmentation dots, an ellipse; composing the SVG transforms with the glyph's box from
-Verovio's font table gives each symbol's exact box in page pixels. cairosvg rasterises the page.
+Verovio's font table gives each symbol's exact box in page pixels. cairosvg rasterises the page
+(:mod:`.raster`), after the SVG is simplified to the same drawing with fewer nodes: glyph uses
+inlined as paths, groups that only structure the page dropped.
 
 Masks: a second SVG holds only the annotated symbols, each filled with its instance id as an
 RGB colour and drawn without anti-aliasing, so each mask pixel belongs to one symbol: a pixel
 belongs to a symbol when its centre lies inside the glyph outline (the later-drawn symbol wins
 where two overlap; staff lines, stems and beams crossing a glyph are not part of it). The class
-mask is the instance mask looked up through the instances' class ids (:mod:`.classes`).
+mask is the instance mask looked up through the instances' class ids (:mod:`.classes`). Oriented
+boxes are the minimum-area rectangles of each instance's mask pixels, one Shapely call a page.
 
 Scale: Verovio's default A4 page (2100 x 2970 in 0.1 mm) and staff space (``unit`` 9, half of
 a 1.8 mm interline; LilyPond's default 20-pt staff, DeepScores' engraver, has 1.76 mm), drawn
@@ -35,7 +38,7 @@ import numpy as np
 
 from dlwild.deepscores.annotations import Box, Page, Symbol
 from dlwild.deepscores.classes import CLASS_IDS, FONTS
-from dlwild.deepscores.geometry import oriented_box
+from dlwild.deepscores.geometry import mask_points, oriented_boxes
 from dlwild.deepscores.raster import render_rgb
 from dlwild.deepscores.svg import (
     SVG_NS,
@@ -244,16 +247,25 @@ def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: i
     return "".join(parts)
 
 
-def _oriented_box(instance_mask: np.ndarray, window: tuple[slice, slice] | None, i: int,
-                  box: Box) -> tuple[float, ...]:
-    """Instance ``i``'s oriented box (:func:`~dlwild.deepscores.geometry.oriented_box` of its
-    mask pixels, to 1/1000 px); the aligned box's corners when it covers no pixel centre."""
-    mask = instance_mask[window] == i if window is not None else None
-    if mask is None or not mask.any():
-        x0, y0, x1, y1 = box
-        return (x0, y0, x1, y0, x1, y1, x0, y1)
-    corners = oriented_box(mask, offset=(window[1].start, window[0].start))
-    return tuple(round(v, 3) for v in corners)
+def _oriented_boxes(instance_mask: np.ndarray, windows: Sequence[tuple[slice, slice] | None],
+                    boxes: Sequence[Box]) -> list[tuple[float, ...]]:
+    """Each instance's oriented box (:func:`~dlwild.deepscores.geometry.oriented_box` of its
+    mask pixels, to 1/1000 px; all instances in one Shapely call); the aligned box's corners
+    for an instance that covers no pixel centre."""
+    out: list[tuple[float, ...]] = []
+    points, drawn = [], []
+    for i, (window, box) in enumerate(zip(windows, boxes, strict=True), start=1):
+        mask = instance_mask[window] == i if window is not None else None
+        if mask is None or not mask.any():
+            x0, y0, x1, y1 = box
+            out.append((x0, y0, x1, y0, x1, y1, x0, y1))
+        else:
+            points.append(mask_points(mask, offset=(window[1].start, window[0].start)))
+            drawn.append(i - 1)
+            out.append(())
+    for k, corners in zip(drawn, oriented_boxes(points), strict=True):
+        out[k] = tuple(round(v, 3) for v in corners)
+    return out
 
 
 def _toolkit(font: str, paper: tuple[int, int]):
@@ -362,11 +374,10 @@ def annotate_svg(svg: str, *, page_id: str, font: str, piece: str = "",
     lut[1:] = [CLASS_IDS[m.cls] for m in marks]
     class_mask = lut[instance_mask]
     windows = ndimage.find_objects(instance_mask, max_label=len(marks)) if marks else []
+    obboxes = _oriented_boxes(instance_mask, windows, [m.box for m in marks])
     symbols = [
-        Symbol(cls=m.cls, bbox=m.box, instance=i,
-               obbox=_oriented_box(instance_mask, windows[i - 1], i, m.box),
-               comments=f"glyph:{m.code}")
-        for i, m in enumerate(marks, start=1)
+        Symbol(cls=m.cls, bbox=m.box, instance=i, obbox=obbox, comments=f"glyph:{m.code}")
+        for i, (m, obbox) in enumerate(zip(marks, obboxes, strict=True), start=1)
     ]
     page = Page(id=page_id, width=width, height=height, symbols=symbols, piece=piece,
                 font=font, source=source)

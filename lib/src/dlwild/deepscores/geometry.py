@@ -9,7 +9,6 @@ from collections.abc import Sequence
 
 import numpy as np
 import shapely
-from shapely.geometry import MultiPoint
 
 from dlwild.deepscores.annotations import AnnotationError, Box, Page
 
@@ -26,20 +25,33 @@ def oriented_box(mask_or_points: np.ndarray, offset: tuple[float, float] = (0.0,
     a numeric (N, 2) array is taken as (x, y) points. Computed with Shapely, as DeepScoresV2
     did; corner order is Shapely's. Collinear points give a rectangle of width 0."""
     arr = np.asarray(mask_or_points)
-    shift = np.asarray(offset, dtype=float)
     if arr.dtype == bool and arr.ndim == 2:
-        rows, cols = np.nonzero(arr)
-        corners = np.concatenate([np.stack([cols + dx, rows + dy], axis=1)
-                                  for dx in (0, 1) for dy in (0, 1)])
-        points = np.unique(corners, axis=0).astype(float) + shift
+        points = mask_points(arr, offset)
     elif arr.ndim == 2 and arr.shape[1] == 2 and np.issubdtype(arr.dtype, np.number):
-        points = arr.astype(float) + shift
+        points = arr.astype(float) + np.asarray(offset, dtype=float)
     else:
         raise ValueError("oriented_box: expected a boolean mask (H, W) or numeric (N, 2) points, "
                          f"got {arr.dtype} {arr.shape}")
-    if points.shape[0] == 0 or not np.isfinite(points).all():
-        raise ValueError("oriented_box: no (finite) points; is the mask empty?")
-    rect = shapely.minimum_rotated_rectangle(MultiPoint(points))
+    return oriented_boxes([points])[0]
+
+
+def oriented_boxes(point_sets: Sequence[np.ndarray]) -> list[tuple[float, ...]]:
+    """:func:`oriented_box` of each (N, 2) float point set, Shapely running over all of them at
+    once (a page's symbols: one call instead of one per symbol)."""
+    for points in point_sets:
+        if points.shape[0] == 0 or not np.isfinite(points).all():
+            raise ValueError("oriented_box: no (finite) points; is the mask empty?")
+    if not point_sets:
+        return []
+    counts = [len(points) for points in point_sets]
+    groups = shapely.multipoints(np.concatenate(point_sets),
+                                 indices=np.repeat(np.arange(len(counts)), counts))
+    return [_corners(rect) for rect in shapely.minimum_rotated_rectangle(groups)]
+
+
+def _corners(rect: shapely.Geometry) -> tuple[float, ...]:
+    """The 8 corner coordinates of Shapely's minimum rotated rectangle (a segment or a point
+    for collinear or single points: its ends repeated)."""
     if rect.geom_type == "Polygon":
         coords = list(rect.exterior.coords)[:4]
     elif rect.geom_type == "LineString":
@@ -48,6 +60,31 @@ def oriented_box(mask_or_points: np.ndarray, offset: tuple[float, float] = (0.0,
     else:
         coords = [rect.coords[0]] * 4
     return tuple(float(v) for xy in coords for v in xy)
+
+
+def mask_points(mask: np.ndarray, offset: tuple[float, float] = (0.0, 0.0)) -> np.ndarray:
+    """The points :func:`oriented_box` takes for a non-empty boolean mask: corners of its pixel
+    squares, shifted by ``offset``, distinct and sorted by x then y (as ``np.unique`` sorts
+    rows); only the corners that can be hull vertices."""
+    corners = _outer_corners(mask)
+    span = int(corners[:, 1].max()) + 1 if len(corners) else 1
+    keys = np.unique(corners[:, 0] * span + corners[:, 1])  # corners are >= 0
+    unique = np.stack([keys // span, keys % span], axis=1)
+    return unique.astype(float) + np.asarray(offset, dtype=float)
+
+
+def _outer_corners(mask: np.ndarray) -> np.ndarray:
+    """(N, 2) integer (x, y) corners of each row's first and last pixel square: every vertex of
+    the hull of all the mask's pixel squares is one of them (any other corner lies on a row's
+    segment between two of them), so the hull, and the rectangle, are the same at a fraction
+    of the points."""
+    rows = np.flatnonzero(mask.any(axis=1))
+    band = mask[rows]
+    left = band.argmax(axis=1)
+    right = mask.shape[1] - band[:, ::-1].argmax(axis=1)  # one past the last pixel
+    xs = np.concatenate([left, left, right, right])
+    ys = np.concatenate([rows, rows + 1, rows, rows + 1])
+    return np.stack([xs, ys], axis=1)
 
 
 def _pixel_span(lo: float, hi: float, limit: int) -> slice:

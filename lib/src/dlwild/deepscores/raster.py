@@ -85,6 +85,12 @@ def _quick_surface_class():
     class QuickSurface(PNGSurface):
         """PNGSurface drawing plain ``<path>`` leaves with cairosvg's calls, minus its detours."""
 
+        def __init__(self, *args, **kwargs) -> None:
+            self._paints: dict[tuple[str, str | None], bool] = {}
+            self._colours: dict[tuple[str | None, float], tuple[float, ...]] = {}
+            self._sizes: dict[str, float] = {}
+            super().__init__(*args, **kwargs)  # draws the tree
+
         def draw(self, node) -> None:
             if not self._plain_path(node):
                 super().draw(node)
@@ -94,7 +100,7 @@ def _quick_surface_class():
                 return
             old_parent, old_font_size = self.parent_node, self.font_size
             self.parent_node = node
-            self.font_size = size(self, node.get("font-size", "12pt"))
+            self.font_size = self._font_size(node.get("font-size", "12pt"))
             context = self.context
             context.save()
             transform(self, node.get("transform"))
@@ -125,14 +131,12 @@ def _quick_surface_class():
                 context.save()
                 if node.get("fill-rule") == "evenodd":
                     context.set_fill_rule(cairo.FILL_RULE_EVEN_ODD)
-                context.set_source_rgba(
-                    *self.map_color(paint(node.get("fill", "black"))[1], fill_opacity))
+                context.set_source_rgba(*self._rgba(node.get("fill", "black"), fill_opacity))
                 context.fill_preserve()
                 context.restore()
                 context.save()
                 context.set_line_width(size(self, node.get("stroke-width", "1")))
-                context.set_source_rgba(
-                    *self.map_color(paint(node.get("stroke"))[1], stroke_opacity))
+                context.set_source_rgba(*self._rgba(node.get("stroke"), stroke_opacity))
                 context.stroke()
                 context.restore()
             else:
@@ -146,8 +150,30 @@ def _quick_surface_class():
                 return False
             if not _FALLBACK_ATTRIBUTES.isdisjoint(node):
                 return False
-            return paint(node.get("fill", "black"))[0] is None and paint(
-                node.get("stroke"))[0] is None
+            return self._plain_paint(node.get("fill", "black"), node.get("stroke"))
+
+        def _plain_paint(self, fill: str, stroke: str | None) -> bool:
+            """True when neither paint refers to a gradient or pattern (cached per pair)."""
+            key = (fill, stroke)
+            if key not in self._paints:
+                self._paints[key] = paint(fill)[0] is None and paint(stroke)[0] is None
+            return self._paints[key]
+
+        def _rgba(self, value: str | None, opacity: float) -> tuple[float, ...]:
+            """cairosvg's colour of a plain paint at ``opacity`` (cached: a pure function)."""
+            key = (value, opacity)
+            if key not in self._colours:
+                self._colours[key] = tuple(self.map_color(paint(value)[1], opacity))
+            return self._colours[key]
+
+        def _font_size(self, value: str) -> float:
+            """cairosvg's size of a font-size; cached unless it depends on the viewport or the
+            current font (%, em, ex, ch)."""
+            if any(unit in value for unit in ("%", "em", "ex", "ch")):
+                return size(self, value)
+            if value not in self._sizes:
+                self._sizes[value] = size(self, value)
+            return self._sizes[value]
 
         def _segments(self, node) -> None:
             """The path's segments on the context: replayed from the cache, or drawn by
