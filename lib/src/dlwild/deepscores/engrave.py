@@ -39,7 +39,7 @@ import numpy as np
 from dlwild.deepscores.annotations import Box, Page, Symbol
 from dlwild.deepscores.classes import CLASS_IDS, FONTS
 from dlwild.deepscores.geometry import mask_points, oriented_boxes
-from dlwild.deepscores.raster import render_rgb
+from dlwild.deepscores.raster import render_argb
 from dlwild.deepscores.svg import (
     SVG_NS,
     XLINK_NS,
@@ -198,7 +198,8 @@ def rasterise(svg: str) -> np.ndarray:
     if _inline_uses(root):
         _drop_glyph_defs(root)
     _flatten_groups(root)
-    return render_rgb(ET.tostring(root, encoding="unicode"), "white")[..., 0].copy()
+    argb = render_argb(ET.tostring(root, encoding="unicode"), "white")
+    return (argb >> 16).astype(np.uint8)  # the red byte: the page is grey
 
 
 def unannotated_svg(svg: str, font: str) -> str:
@@ -368,8 +369,8 @@ def annotate_svg(svg: str, *, page_id: str, font: str, piece: str = "",
     if len(marks) > np.iinfo(np.uint16).max:
         raise EngraveError(f"{page_id}: {len(marks)} symbols exceed the uint16 instance mask")
     image = rasterise(svg)
-    rgb = render_rgb(_instance_svg(root, marks, width, height), "black").astype(np.uint32)
-    instance_mask = ((rgb[..., 0] << 16) | (rgb[..., 1] << 8) | rgb[..., 2]).astype(np.uint16)
+    argb = render_argb(_instance_svg(root, marks, width, height), "black")
+    instance_mask = argb.astype(np.uint16)  # colour #i on opaque black: 0xFF000000 + i
     lut = np.zeros(len(marks) + 1, dtype=np.uint8)
     lut[1:] = [CLASS_IDS[m.cls] for m in marks]
     class_mask = lut[instance_mask]

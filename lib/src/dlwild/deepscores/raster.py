@@ -202,9 +202,9 @@ def _surface_class(quick: bool):
     return PNGSurface
 
 
-def render_rgb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
-    """(H, W, 3) uint8 RGB raster of an SVG at its own pixel size (cairosvg, no PNG round
-    trip); ``quick=False``: plain cairosvg, the reference."""
+def render_argb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
+    """(H, W) uint32 raster of an SVG at its own pixel size, one 0xAARRGGBB word a pixel
+    (cairo's ARGB32, no PNG round trip); ``quick=False``: plain cairosvg, the reference."""
     from cairosvg.parser import Tree
 
     surface = _surface_class(quick)(Tree(bytestring=svg.encode("utf-8")), None, 96,
@@ -213,8 +213,14 @@ def render_rgb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
     cairo_surface.flush()
     height, width = cairo_surface.get_height(), cairo_surface.get_width()
     stride = cairo_surface.get_stride()
-    data = np.frombuffer(cairo_surface.get_data(), dtype=np.uint8)
-    bgra = data.reshape(height, stride // 4, 4)[:, :width]
-    rgb = bgra[..., 2::-1].copy()  # cairo ARGB32 is B, G, R, A in memory (little endian)
+    words = np.frombuffer(cairo_surface.get_data(), dtype=np.uint32)
+    argb = words.reshape(height, stride // 4)[:, :width].copy()
     surface.finish()
-    return rgb
+    return argb
+
+
+def render_rgb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
+    """(H, W, 3) uint8 RGB raster of an SVG at its own pixel size; ``quick=False``: plain
+    cairosvg, the reference."""
+    argb = render_argb(svg, background, quick=quick)
+    return np.stack([(argb >> shift).astype(np.uint8) for shift in (16, 8, 0)], axis=-1)
