@@ -32,7 +32,7 @@ log = logging.getLogger(__name__)
 CACHE_NAME = "deepscores-engraved"
 DATASET_FORMAT = 1
 #: The code an engraved data set depends on (its artifact key).
-ENGRAVING_CODE = ("dlwild.deepscores.engrave", "dlwild.deepscores.svg",
+ENGRAVING_CODE = ("dlwild.deepscores.engrave", "dlwild.deepscores.raster", "dlwild.deepscores.svg",
                   "dlwild.deepscores.geometry", "dlwild.deepscores.classes",
                   "dlwild.deepscores.annotations", "dlwild.deepscores.dataset")
 
