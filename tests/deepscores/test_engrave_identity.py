@@ -1,6 +1,7 @@
 """The engraver's quick path draws the same bytes as the slow one it replaced: the page raster
 and the instance mask against plain cairosvg on the unsimplified SVGs, the oriented boxes against
-all pixel corners, and the chorale's page against its digest from before the change."""
+all pixel corners. (No pinned digest of a page: the page's text is drawn in whatever system
+font fontconfig picks, so its bytes change when fonts are installed.)"""
 
 from __future__ import annotations
 
@@ -9,31 +10,13 @@ import xml.etree.ElementTree as ET
 
 import numpy as np
 import pytest
-import shapely
-from scores import CHORALE, digest, engraved_chorale
+from scores import CHORALE
 
-from dlwild.deepscores import engrave as engrave_module
 from dlwild.deepscores import geometry
 from dlwild.deepscores.engrave import annotate_svg, corpus_score, page_svgs, rasterise
 from dlwild.deepscores.geometry import oriented_box
 from dlwild.deepscores.raster import render_rgb
 from dlwild.deepscores.svg import SVG_NS, XLINK_NS, annotated_marks, glyph_defs, local_name
-
-CHORALE_DIGEST = "3a3fb397b6751446be7117e6ebb9b4352d1100d201be2a9d94d5815a68a24f9c"
-"""digest() of the chorale's Leipzig page from the engraver before the quick path (commit
-e8a120f), stable across runs with the versions in :func:`_versions`."""
-
-DIGEST_VERSIONS = ("6.4.1-fbe8f46", "1.16.0", "2.9.1", "3.14.1", "10.5.1")
-"""Verovio, cairo, cairosvg, GEOS and music21 versions the digest was taken with."""
-
-
-def _versions() -> tuple[str, ...]:
-    """The versions that decide the chorale's bytes (see DIGEST_VERSIONS)."""
-    import cairocffi
-    import cairosvg
-
-    return (engrave_module.verovio_version(), cairocffi.cairo_version_string(),
-            cairosvg.__version__, shapely.geos_version_string, engrave_module.music21_version())
 
 
 @pytest.fixture(scope="module")
@@ -132,8 +115,3 @@ def test_oriented_box_from_row_ends_is_the_box_from_all_corners(monkeypatch):
     monkeypatch.setattr(geometry, "_outer_corners", _all_corners)
     assert quick == [oriented_box(m, offset=(3.0, 7.5)) for m in masks]
 
-
-def test_chorale_page_bytes_are_pinned():
-    if _versions() != DIGEST_VERSIONS:
-        pytest.skip(f"digest taken with {DIGEST_VERSIONS}, running {_versions()}")
-    assert digest(engraved_chorale()) == CHORALE_DIGEST
