@@ -87,13 +87,21 @@ def _common(args) -> dict:
     return {name: getattr(args, name) for name in COMMON if getattr(args, name) is not None}
 
 
-def _cmd_run(args) -> int:
-    from dlwild.runner import parse_assignment, run_chapter
+def _params(args) -> dict:
+    """The chapter parameters given with -p KEY=VALUE (the common ones have their flags)."""
+    from dlwild.runner import parse_assignment
 
     params = dict(parse_assignment(text) for text in args.param)
     for name in COMMON:
         if name in params:
             raise config.ConfigError(f"use --{name}, not -p {name}=...")
+    return params
+
+
+def _cmd_run(args) -> int:
+    from dlwild.runner import run_chapter
+
+    params = _params(args)
     outcome = run_chapter(_project(args), args.chapter, {**params, **_common(args)},
                           force=args.force, echo=not args.quiet)
     if outcome.status == "failed":
@@ -180,13 +188,9 @@ def _cmd_record(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from dlwild.runner import parse_assignment
     from dlwild.runner.sweep import SweepError, sweep
 
-    params = dict(parse_assignment(text) for text in args.param)
-    for name in COMMON:
-        if name in params:
-            raise config.ConfigError(f"use --{name}, not -p {name}=...")
+    params = _params(args)
     if args.seed is not None:
         raise config.ConfigError("a sweep runs seeds 0 .. N-1: give --seeds N, not --seed")
     try:
