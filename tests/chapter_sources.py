@@ -98,3 +98,31 @@ if seed == 1 and not marker.exists():  # the first attempt of seed 1 loses its w
 ```
 """
 KILLED_CHAPTER = tiny(KILLS_ITS_WORKER, SEEDY)
+TRAINS_A_NETWORK = """
+```{code-cell} ipython3
+import os
+import torch
+from chapter_sources import TINY, TINY_CLAIMS
+from dlwild.core import train
+from dlwild.core.chapter import training_data
+from dlwild.core.claims import Measured
+run = TINY.start(scale=scale, seed=seed, device=device, data=data, answer=answer)
+
+def fit(model, checkpoint):  # a small regression whose weights move with the seed
+    x = torch.randn(64, 3, generator=torch.Generator().manual_seed(seed))
+    data = torch.utils.data.TensorDataset(x, x.sum(1, keepdim=True))
+    history = train.fit(model, data, loss_fn=lambda m, b: ((m(b[0]) - b[1]) ** 2).mean(),
+                        optimizer=lambda p: torch.optim.SGD(p, lr=0.05), epochs=2,
+                        batch_size=16, seed=seed, checkpoint=checkpoint, progress=False)
+    history.hardware = f"pid {os.getpid()}"  # where it trained
+    return history
+
+model, history = TINY.train_cached("regression", params={"epochs": 2},
+                                   data=training_data("synthetic", "0" * 64), make=lambda:
+                                   torch.nn.Linear(3, 1), fit=fit, seed=seed)
+value = answer + float(model.weight.sum())
+run.compare(TINY_CLAIMS, {"answer": Measured(value, "none", scale)})
+run.finish({"answer": value, "trained_here": history.hardware == f"pid {os.getpid()}"})
+```
+"""
+TRAINING_CHAPTER = tiny(TRAINS_A_NETWORK)

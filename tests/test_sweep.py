@@ -9,10 +9,19 @@ import subprocess
 import numpy as np
 import pytest
 
-from chapter_sources import KILLED_CHAPTER, SEEDY_CHAPTER
+from chapter_sources import KILLED_CHAPTER, SEEDY_CHAPTER, TRAINING_CHAPTER
 from conftest import DLWILD, make_project
+from dlwild.core import results
 from dlwild.runner import Project
-from dlwild.runner.sweep import SweepError, aggregate, slurm_cluster, slurm_config, sweep
+from dlwild.runner.execution import run_chapter
+from dlwild.runner.sweep import (
+    SweepError,
+    aggregate,
+    seed_folder,
+    slurm_cluster,
+    slurm_config,
+    sweep,
+)
 
 
 def expected(seed: int) -> float:
@@ -58,6 +67,31 @@ def test_a_worker_killed_mid_task_is_replaced_and_the_sweep_gives_the_same_value
                                [expected(s) for s in range(3)], rtol=0, atol=1e-12)
 
 
+def test_a_seeds_networks_train_as_tasks_of_the_sweeps_workers_with_the_values_of_a_run_here(
+        tmp_path, isolated_home):
+    """The chapter's ``train_cached`` trains on a worker of the sweep's cluster (not in the
+    seed's notebook kernel), and the result is that of the same chapter run by hand."""
+    import shutil
+
+    from dlwild.core import cache
+
+    project = Project.find(make_project(tmp_path / "book", {"tiny": TRAINING_CHAPTER}))
+    by_hand = []
+    for seed in (0, 1):
+        outcome = run_chapter(project, "tiny", {"seed": seed}, log=lambda *_: None)
+        assert outcome.status == "ran", outcome.message
+        record = results.load_results(outcome.results)
+        assert record["metrics"]["trained_here"] is True
+        by_hand.append(record["metrics"]["answer"])
+    shutil.rmtree(cache.ArtifactCache().root)  # the sweep must train them again
+    done = sweep(project, "tiny", 2, cluster="local", workers=2, log=lambda *_: None)
+    seeds = [results.load_results(seed_folder(project, "tiny", "quick") / f"seed{s}.json")
+             for s in (0, 1)]
+    assert [r["metrics"]["trained_here"] for r in seeds] == [False, False]
+    np.testing.assert_allclose(done.record["claims"][0]["values"], by_hand, rtol=0, atol=1e-6)
+    assert by_hand[0] != by_hand[1]
+
+
 def test_the_verdict_uses_the_seeds():
     def record(seed, verdict, ours):
         return {"chapter": "c", "scale": "quick", "provenance": {"seed": seed},
@@ -65,14 +99,15 @@ def test_the_verdict_uses_the_seeds():
                            {"id": "b", "kind": "value", "ours": 1.0,
                             "verdict": "not comparable"}]}
 
-    mixed = aggregate("c", [record(0, "holds", True), record(1, "does not hold", False),
+    mixed = aggregate("c", [record(0, "holds", True), record(1, "differs", False),
                             record(2, "holds", True)])
     a, b = mixed["claims"]
     assert (a["verdict"], a["holds_in"], a["mean"], a["std"]) == ("mixed", 2, None, None)
     assert b["verdict"] == "not comparable" and b["mean"] == 1.0 and b["std"] == 0.0
     assert aggregate("c", [record(0, "holds", True)])["claims"][0]["verdict"] == "holds"
-    none = aggregate("c", [record(0, "does not hold", False)] * 2)
-    assert none["claims"][0]["verdict"] == "does not hold"
+    none = aggregate("c", [record(0, "differs", False)] * 2)
+    assert none["claims"][0]["verdict"] == "differs"
+    assert none["claims"][0]["reason"] == "holds in 0 of 2 seeds"
     with pytest.raises(SweepError, match="one scale"):
         aggregate("c", [record(0, "holds", True), {**record(1, "holds", True),
                                                     "scale": "full"}])

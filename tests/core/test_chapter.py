@@ -129,16 +129,22 @@ def test_train_cached_keys_on_the_data_the_network_learned_from(tmp_path):
     synthetic = training_data("synthetic", "a" * 64, corpus="voices")
     real = training_data("real", "b" * 64, corpus="librispeech")
 
-    def train(data):
+    def train(data, seed=0):
         return demo.train_cached("net", params={"w": 1}, data=data,
                                  make=lambda: torch.nn.Linear(2, 2), fit=_fit_counter(calls),
-                                 seed=0, store=store)
+                                 seed=seed, store=store)
 
     train(synthetic)
     train(synthetic)
     assert len(calls) == 1  # loaded the second time
     train(real)
     assert len(calls) == 2  # other data: trained afresh, never the synthetic network
+    train(real, seed=1)
+    assert len(calls) == 3  # another seed is another network, never seed 0's
+    with pytest.raises(ValueError, match="params say seed 2, the training seed is 1"):
+        demo.train_cached("net", params={"seed": 2}, data=real,
+                          make=lambda: torch.nn.Linear(2, 2), fit=_fit_counter(calls), seed=1,
+                          store=store)
     with pytest.raises(ValueError, match="training data as resolved"):
         demo.train_cached("net", params={}, data={"corpus": "librispeech"},
                           make=lambda: torch.nn.Linear(2, 2), fit=_fit_counter(calls), seed=0,

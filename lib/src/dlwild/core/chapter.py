@@ -17,7 +17,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from dlwild.core import config
+from dlwild.core import config, tasks
 
 if TYPE_CHECKING:  # pragma: no cover
 
@@ -265,16 +265,47 @@ class Chapter:
                      fit: Callable[[Any, Path], History], seed: int,
                      store: Any = None) -> tuple[Any, History]:
         """A network trained once, then loaded: artifact ``<chapter>-<network>`` keyed by the
-        chapter's training code, ``params`` and ``data``, the training data *as resolved*
-        (:func:`training_data`), never the name of the data asked for."""
+        chapter's training code, ``params`` with the ``seed`` (another seed is another
+        network), and ``data``, the training data *as resolved* (:func:`training_data`),
+        never the name of the data asked for. In a sweep (:mod:`dlwild.core.tasks`) the
+        network trains as a task of the sweep's cluster and is then loaded here."""
         from dlwild.core import train
 
         if not {"source", "sha256"} <= set(data):
             raise ValueError(f"{self.name}/{network}: the artifact key needs the training "
                              "data as resolved (dlwild.core.chapter.training_data)")
-        parts = {"code": self.code_hash(), "params": dict(params), "data": dict(data)}
-        return train.cached_training(f"{self.name}-{network}", parts, make, fit, seed=seed,
-                                     store=store)
+        if params.get("seed", seed) != seed:
+            raise ValueError(f"{self.name}/{network}: params say seed {params['seed']}, the "
+                             f"training seed is {seed}")
+        parts = {"code": self.code_hash(), "params": {**params, "seed": seed},
+                 "data": dict(data)}
+        name = f"{self.name}-{network}"
+        if tasks.scheduler_address() is not None:
+            _train_on_the_cluster(name, parts, make, fit, seed, store)
+        return train.cached_training(name, parts, make, fit, seed=seed, store=store)
+
+
+def _train_on_the_cluster(name: str, parts: Mapping[str, Any], make: Callable[[], Any],
+                          fit: Callable[[Any, Path], History], seed: int, store: Any) -> None:
+    """Train ``name`` into the artifact cache as a task of the sweep's cluster (a worker that
+    finds it there already loads nothing and returns), so that this process then loads it.
+    The workers must share this process's artifact cache (``DLWILD_HOME``)."""
+    from dlwild.core import cache
+
+    tasks.run_one(_build_artifact, name, parts, make, fit, seed, store)
+    store = store if store is not None else cache.ArtifactCache()
+    if not store.exists(name, cache.parts_key(parts)):
+        raise config.ConfigError(
+            f"{name} was trained on a worker of {tasks.scheduler_address()} but is not in this "
+            f"machine's artifact cache {store}: workers and runs must share DLWILD_HOME")
+
+
+def _build_artifact(name: str, parts: Mapping[str, Any], make: Callable[[], Any],
+                    fit: Callable[[Any, Path], History], seed: int, store: Any) -> None:
+    """A worker's side of :func:`_train_on_the_cluster` (nothing travels back but success)."""
+    from dlwild.core import train
+
+    train.cached_training(name, parts, make, fit, seed=seed, store=store)
 
 
 def training_data(source: str, sha256: str, **described: Any) -> dict[str, Any]:

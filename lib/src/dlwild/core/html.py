@@ -84,7 +84,8 @@ def sweep_html(sweep: Mapping[str, Any], caption: str = "") -> str:
             f'<td class="num" data-label="paper">{esc(format_value(r["paper_value"], fmt))}</td>'
             f'<td class="num" data-label="ours" title="{esc(each)}">{esc(ours)}'
             f'<div class="dlwild-sub">{r["seeds"]} seeds</div></td>'
-            + _verdict_cell(r["verdict"], f"holds in {r['holds_in']} of {r['seeds']}")
+            + _verdict_cell(r["verdict"], r.get("reason")
+                            or f"holds in {r['holds_in']} of {r['seeds']} seeds")
             + "</tr>")
     return _table("dlwild-claims dlwild-sweep", caption,
                   ("claim", "paper", "ours over seeds", "verdict"), body)

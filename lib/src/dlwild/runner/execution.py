@@ -146,13 +146,31 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
     return Outcome(chapter, "ran", wall, results=published)
 
 
+def kernel_manager_with(env: Mapping[str, str]) -> type:
+    """A kernel manager class whose kernels start with ``env`` on top of this process's
+    environment: the run's settings reach its kernel alone, so runs executing side by side
+    in one process (a sweep's seeds on one Dask worker) never share ``os.environ``."""
+    from jupyter_client.manager import AsyncKernelManager
+
+    extra = {k: str(v) for k, v in env.items()}
+
+    class ChapterKernelManager(AsyncKernelManager):
+        async def start_kernel(self, **kw: Any) -> None:
+            kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
+            await super().start_kernel(**kw)
+
+    return ChapterKernelManager
+
+
 def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, Any],
-            stage: Path, *, log=print, echo: bool = False
+            stage: Path, *, log=print, echo: bool = False,
+            env: Mapping[str, str] | None = None
             ) -> tuple[dict[str, Any], Path, float] | Outcome:
     """Execute ``notebook`` (the chapter's, parameters validated) with Papermill in the
     folder ``stage``: ``(results record, executed notebook, seconds)`` when every code cell
     ran and this very run wrote the results, else a failed :class:`Outcome` saying why.
-    Publishes nothing: :func:`run_chapter` publishes, a sweep keeps each seed's record."""
+    ``env``: more environment for the kernel (e.g. a sweep's scheduler). Publishes nothing:
+    :func:`run_chapter` publishes, a sweep keeps each seed's record."""
     import jupytext
     import nbformat
     import papermill
@@ -165,7 +183,7 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
     notebook.cells.insert(first_code, launch_cell(repository_url(project)))  # runs: a no-op
     jupytext.write(notebook, unexecuted, fmt="ipynb")
     run_id = uuid.uuid4().hex
-    env = {"DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
+    env = {**(env or {}), "DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
            "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
            "MPLBACKEND": "module://matplotlib_inline.backend_inline",
            # idle threads sleep instead of spinning: a chapter that trains in two processes
@@ -173,8 +191,6 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
            "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
     log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
     started = time.perf_counter()
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
     stream = ChapterEcho(chapter, log) if echo else None
     sockets = tempfile.TemporaryDirectory(prefix="dlwild-kernel-")
     try:
@@ -184,6 +200,7 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
             execution_timeout=CELL_TIMEOUT_S[params["scale"]], stdout_file=stream,
             stderr_file=stream,
             config=kernel_transport(Path(sockets.name)),
+            kernel_manager_class=kernel_manager_with(env),
         )
     except papermill.PapermillExecutionError as exc:
         failed = project.build / "failed" / f"{chapter}.ipynb"
@@ -203,11 +220,6 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
         sockets.cleanup()
         if stream is not None:
             stream.close()
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
     wall = time.perf_counter() - started
 
     try:

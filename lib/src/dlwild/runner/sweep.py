@@ -12,12 +12,13 @@ from __future__ import annotations
 import json
 import math
 import statistics
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from dlwild.core import config, results
+from dlwild.core import config, results, tasks
 from dlwild.runner.freshness import run_key
 from dlwild.runner.parameters import chapter_declaration
 from dlwild.runner.project import ChapterError, Project
@@ -91,9 +92,11 @@ def seed_folder(project: Project, chapter: str, scale: str) -> Path:
     return project.build / "sweeps" / chapter / scale
 
 
-def run_seed(root: str, chapter: str, params: Mapping[str, Any]) -> dict[str, Any]:
+def run_seed(root: str, chapter: str, params: Mapping[str, Any],
+             at_once: int = 1) -> dict[str, Any]:
     """Execute ``chapter`` once with ``params`` (their seed among them) and keep its record:
-    a Dask task (importable, plain arguments). A failing run raises ChapterError."""
+    a Dask task (importable, plain arguments), at most ``at_once`` of them executing their
+    notebooks at a time. A failing run raises ChapterError."""
     from dlwild.runner.execution import Outcome, execute
 
     project = Project.find(Path(root))
@@ -101,7 +104,8 @@ def run_seed(root: str, chapter: str, params: Mapping[str, Any]) -> dict[str, An
     params = declared.validate(dict(params))
     folder = seed_folder(project, chapter, params["scale"])
     stage = project.staging / f"{chapter}-seed{params['seed']}"
-    done = execute(project, chapter, notebook, params, stage, log=lambda *_: None)
+    with _notebook_on_this_cluster(f"dlwild-sweep-{chapter}", at_once) as env:
+        done = execute(project, chapter, notebook, params, stage, log=lambda *_: None, env=env)
     if isinstance(done, Outcome):
         raise ChapterError(done.message)
     record = done[0]
@@ -109,6 +113,29 @@ def run_seed(root: str, chapter: str, params: Mapping[str, Any]) -> dict[str, An
     folder.mkdir(parents=True, exist_ok=True)
     config.atomic_write_text(folder / f"seed{params['seed']}.json", results.dumps(record))
     return record
+
+
+@contextmanager
+def _notebook_on_this_cluster(name: str, at_once: int) -> Iterator[dict[str, str]]:
+    """Inside a seed's task: the notebook's extra environment, this cluster's scheduler
+    (``DLWILD_SCHEDULER``, :mod:`dlwild.core.tasks`), so that its networks train as tasks of
+    the same workers; meanwhile the worker's slot is left to them (Dask's secede / rejoin:
+    seeds waiting on their networks never hold every worker), and the semaphore ``name``
+    lets ``at_once`` notebooks run at a time (waited for after seceding: waiting holds no
+    slot). Outside a task (a seed run by hand) nothing changes."""
+    from distributed import Semaphore, get_worker, rejoin, secede
+
+    try:
+        address = get_worker().scheduler.address
+    except ValueError:
+        yield {}
+        return
+    secede()
+    try:
+        with Semaphore(max_leases=at_once, name=name):
+            yield {tasks.SCHEDULER_ENV: address}
+    finally:
+        rejoin()
 
 
 def finished(project: Project, chapter: str, params: Mapping[str, Any]) -> dict | None:
@@ -158,7 +185,8 @@ def sweep(project: Project, chapter: str, seeds: int, given: Mapping[str, Any] |
         try:
             from dask.distributed import as_completed
 
-            futures = {client.submit(run_seed, str(project.root), chapter, params[s],
+            at_once = min(workers, len(missing))
+            futures = {client.submit(run_seed, str(project.root), chapter, params[s], at_once,
                                      key=f"{chapter}-seed{s}", pure=False): s for s in missing}
             errors = []
             for done, future in enumerate(as_completed(futures), start=1):
@@ -191,9 +219,8 @@ def _number(value: Any) -> float | None:
 
 def aggregate(chapter: str, records: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
     """One record for several seeds: per claim the seeds' values and verdicts, the mean and
-    sample standard deviation of the numeric values, and the sweep's verdict: a claim holds
-    in k of N seeds ("holds" when all, "mixed" when some, "does not hold" when none); a claim
-    that some seed marks not comparable stays "not comparable"."""
+    sample standard deviation of the numeric values, and the sweep's verdict with its reason
+    (:func:`sweep_verdict`)."""
     if not records:
         raise SweepError("nothing to aggregate: no seed finished")
     scales = {r["scale"] for r in records}
@@ -205,25 +232,53 @@ def aggregate(chapter: str, records: Sequence[Mapping[str, Any]]) -> dict[str, A
     for first in records[0]["claims"]:
         rows = [next((c for c in r["claims"] if c["id"] == first["id"]), None) for r in records]
         present = [c for c in rows if c is not None]
-        values = [_number(c["ours"]) for c in present]
-        numbers = [v for v in values if v is not None]
-        verdicts = [c["verdict"] for c in present]
-        held = sum(v == "holds" for v in verdicts)
-        if "not comparable" in verdicts:
-            verdict = "not comparable"
-        elif held == len(records):
-            verdict = "holds"
-        else:
-            verdict = "mixed" if held else "does not hold"
-        claims.append({
+        numbers = [v for c in present if (v := _number(c["ours"])) is not None]
+        claim = {
             **{k: first[k] for k in ("id", "paper", "source", "metric", "statement", "kind",
                                      "paper_value", "tolerance", "fmt") if k in first},
-            "values": [c["ours"] for c in present], "verdicts": verdicts,
+            "values": [c["ours"] for c in present], "verdicts": [c["verdict"] for c in present],
             "mean": statistics.fmean(numbers) if numbers else None,
             "std": statistics.stdev(numbers) if len(numbers) > 1 else None,
-            "holds_in": held, "seeds": len(records), "verdict": verdict})
+            "holds_in": sum(c["verdict"] == "holds" for c in present), "seeds": len(records)}
+        claim["verdict"], claim["reason"] = sweep_verdict(claim)
+        claims.append(claim)
     return {"format": SWEEP_FORMAT, "chapter": chapter, "scale": scales.pop(), "seeds": seeds,
             "claims": claims, "metrics": _metric_spread([r.get("metrics", {}) for r in records])}
+
+
+def sweep_verdict(claim: Mapping[str, Any]) -> tuple[str, str]:
+    """The verdict of one claim over the seeds, and why. A relation (and any claim measured
+    in one seed) holds in k of N seeds: "holds" when all, "differs" when none, else "mixed".
+    A value (or bound) is judged by its interval mean ± one standard deviation against the
+    paper's tolerance band (paper ± tolerance; a bound's side for at_most / at_least): inside
+    it "holds", outside "differs", across its edge "mixed". A claim that some seed could
+    not compare stays "not comparable"."""
+    verdicts, seeds, held = claim["verdicts"], claim["seeds"], claim["holds_in"]
+    counted = f"holds in {held} of {seeds} seeds"
+    if "not comparable" in verdicts:
+        return "not comparable", (f"not comparable in {verdicts.count('not comparable')} of "
+                                  f"{seeds} seeds")
+    paper, std = _number(claim.get("paper_value")), claim["std"]
+    if claim.get("kind") in ("value", "at_most", "at_least") and paper is not None \
+            and std is not None and len(verdicts) == seeds:
+        tol, fmt = float(claim.get("tolerance") or 0.0), claim.get("fmt", ".3f")
+        low, high = claim["mean"] - std, claim["mean"] + std
+        band_low = -math.inf if claim["kind"] == "at_most" else paper - tol
+        band_high = math.inf if claim["kind"] == "at_least" else paper + tol
+        slack = 1e-9 * max(1.0, abs(paper))
+        if band_low - slack <= low and high <= band_high + slack:
+            verdict, where = "holds", "inside"
+        elif high < band_low - slack or low > band_high + slack:
+            verdict, where = "differs", "outside"
+        else:
+            verdict, where = "mixed", "across the edge of"
+        band = {"at_most": f"at most {band_high:{fmt}}", "at_least": f"at least {band_low:{fmt}}",
+                "value": f"{band_low:{fmt}} .. {band_high:{fmt}}"}[claim["kind"]]
+        return verdict, (f"mean ± std = {low:{fmt}} .. {high:{fmt}}, {where} the paper's band "
+                         f"({band}); {counted}")
+    if held == seeds:
+        return "holds", counted
+    return ("mixed" if held else "differs"), counted
 
 
 def _numbers(tree: Mapping[str, Any], prefix: str = "") -> dict[str, float]:

@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 import torch
 
-from dlwild.core import cache, config, train
+from dlwild.core import cache, config, tasks
 from dlwild.core import data as datasets
 from dlwild.speakers.audio import Utterance
 from dlwild.speakers.corpora import (
@@ -221,9 +221,10 @@ def _shuffled(speakers: list[str], seed: int) -> list[str]:
 def train_networks(protocol: Protocol, run: Run, *,
                    store: cache.ArtifactCache | None = None) -> dict[str, Trained]:
     """The run's three embedding networks, trained once then loaded and recorded with the run;
-    with ``jobs > 1`` all the chapter's networks first train in parallel (:func:`train_all`)."""
+    with ``jobs > 1``, or in a sweep, all the chapter's networks first train in parallel
+    (:func:`train_all`)."""
     settings, jobs = settings_of(run), run.params["jobs"]
-    if jobs > 1:
+    if jobs > 1 or tasks.scheduler_address() is not None:
         train_all(protocol, settings, seed=run.seed, device=run.device, jobs=jobs, store=store)
     nets = {kind: train_network(kind, protocol.training, settings, seed=run.seed,
                                 device=run.device, store=store) for kind in NETWORKS}
@@ -242,11 +243,10 @@ def settings_of(run: Run) -> Settings:
     return replace(run.settings, segment_ms=run.params["segment_ms"])
 
 
-def _train_one(job: tuple[str, int | None, int | None], training: TrainingSet,
-               settings: Settings, seed: int, device: torch.device,
-               store: cache.ArtifactCache | None, threads: int) -> dict[str, Any]:
+def _train_one(job: tuple[Any, ...], training: TrainingSet) -> dict[str, Any]:
+    """One network of :func:`train_all` (a task: ``job`` is plain data)."""
+    (kind, segment_ms, batches), settings, seed, device, store, threads = job
     torch.set_num_threads(threads)
-    kind, segment_ms, batches = job
     trained = train_network(kind, training, settings, seed=seed, device=device,
                             segment_ms=segment_ms, batches=batches, store=store, progress=False)
     last = trained.history.epochs[-1]
@@ -257,31 +257,19 @@ def _train_one(job: tuple[str, int | None, int | None], training: TrainingSet,
 
 def train_all(protocol: Protocol, settings: Settings, *, seed: int, device: torch.device,
               jobs: int, store: cache.ArtifactCache | None = None) -> list[dict[str, Any]]:
-    """Train every network of :func:`chapter_networks` as tasks of a Dask cluster of ``jobs``
-    worker processes into the artifact cache, so that the chapter then loads them instead of
-    training one after another: on a GPU, a full-scale run's networks share the card (small
-    nets leave most of it idle). A task whose worker is lost is resubmitted and resumes from
-    the network's checkpoint. Returns one summary per network (its final losses and
-    hardware) as each finishes."""
+    """Train every network of :func:`chapter_networks` into the artifact cache as tasks
+    (:func:`dlwild.core.tasks.run_many`: the sweep's cluster, or an embedded one of ``jobs``
+    worker processes), so that the chapter then loads them instead of training one after
+    another: on a GPU, a full-scale run's networks share the card (small nets leave most of
+    it idle). A task whose worker is lost is resubmitted and resumes from the network's
+    checkpoint. Returns one summary per network (its final losses and hardware)."""
     import os
 
-    from dask.distributed import Client, LocalCluster, as_completed
-
     todo = chapter_networks(settings)
-    jobs = min(jobs, len(todo))
-    threads = max(1, (os.cpu_count() or 1) // jobs)
-    done = []
-    # no memory limit: a full-width CNN may hold more than a worker's share of the machine
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True,
-                      memory_limit=0, dashboard_address=None) as cluster, \
-            Client(cluster) as client:
-        training = client.scatter(protocol.training, broadcast=True)
-        futures = [client.submit(_train_one, job, training, settings, seed, device, store,
-                                 threads, pure=False) for job in todo]
-        for future in train.progress_bar(as_completed(futures), total=len(futures),
-                                         desc="networks", unit="net"):
-            done.append(future.result())
-    return done
+    threads = max(1, (os.cpu_count() or 1) // max(1, min(jobs, len(todo))))
+    return tasks.run_many(_train_one, [(job, settings, seed, device, store, threads)
+                                       for job in todo],
+                          workers=jobs, shared=protocol.training, desc="networks", unit="net")
 
 
 # --- clustering ------------------------------------------------------------------------
