@@ -142,6 +142,20 @@ def load_sweep(chapter: str, folder: Path | None = None) -> dict[str, Any] | Non
     return record
 
 
+def sweep_spread(chapter: str, prefix: str, folder: Path | None = None
+                 ) -> dict[str, Any] | None:
+    """The committed sweep's spread over seeds of ``chapter``'s metrics under ``prefix``
+    (for error bars): ``{"metrics": {rest of the path: {"values", "mean", "std"}}, "seeds":
+    how many, "scale": ...}``; None without a sweep or without such metrics."""
+    sweep = load_sweep(chapter, folder)
+    if sweep is None:
+        return None
+    found = {path[len(prefix):]: spread for path, spread in sweep.get("metrics", {}).items()
+             if path.startswith(prefix)}
+    return {"metrics": found, "seeds": len(sweep["seeds"]), "scale": sweep["scale"]} \
+        if found else None
+
+
 def status_rows(results: Iterable[Mapping[str, Any]]) -> pd.DataFrame:
     """Book-wide reproduction table: one row per claim of every record given."""
     rows = []

@@ -96,26 +96,46 @@ def count_confusion(tables: Mapping[str, np.ndarray]) -> Figure:
 
 def relative_claims(by_k: Mapping[str, Mapping[int, float]],
                     sweep: Mapping[int, Mapping[str, float]],
-                    large: Mapping[int, Mapping[str, float]]) -> Figure:
-    """Count accuracy per true k, MR against the number of training classes, MR against n."""
+                    large: Mapping[int, Mapping[str, float]],
+                    seeds: Mapping[str, Any] | None = None) -> Figure:
+    """Count accuracy per true k, MR against the number of training classes, MR against n.
+    ``seeds``: a committed sweep over seeds (:func:`dlwild.l2c.pipeline.seed_spread`), drawn
+    as mean ± standard deviation beside this run."""
+    spread = (seeds or {}).get("metrics", {})
+    label = f"mean ± std, {seeds['seeds']} seeds ({seeds['scale']})" if seeds else ""
+
+    def over_seeds(ax, pattern: str, xs: Sequence[int], color: Any = "0.35") -> None:
+        """The sweep's metric ``pattern.format(x)`` at each x, as error bars."""
+        found = [(x, spread[pattern.format(x)]) for x in xs if pattern.format(x) in spread]
+        if found:
+            ax.errorbar([x for x, _ in found], [v["mean"] for _, v in found],
+                        yerr=[v["std"] or 0.0 for _, v in found], fmt="s--", capsize=3,
+                        color=color, alpha=0.8, label=label)
+
     fig, axes = plots.figure(1, 3, figsize=(12, 3.4), squeeze=False)
     ax = axes[0, 0]
     for name, acc in by_k.items():
         ks = sorted(acc)
-        ax.plot(ks, [acc[k] for k in ks], marker="o", label=name)
+        line, = ax.plot(ks, [acc[k] for k in ks], marker="o", label=name)
+        over_seeds(ax, name + "/count_acc_by_k/{}", ks, color=line.get_color())
     ax.set(xlabel="true k", ylabel="count accuracy", title="Count accuracy per k",
            ylim=(0, 1.02))
-    ax.legend(fontsize=8)
+    ax.legend(fontsize=7)
     ax = axes[0, 1]
     cs = sorted(sweep)
-    ax.plot(cs, [sweep[c]["mr"] for c in cs], marker="o")
+    ax.plot(cs, [sweep[c]["mr"] for c in cs], marker="o", label="this run")
+    over_seeds(ax, "class_sweep/{}/mr", cs)
     ax.set(xlabel="training classes", ylabel="MR (test sets)",
            title="More training classes (images)")
     ax = axes[0, 2]
     ns = sorted(large)
-    ax.plot(ns, [large[n]["mr"] for n in ns], marker="o")
+    ax.plot(ns, [large[n]["mr"] for n in ns], marker="o", label="this run")
+    over_seeds(ax, "large_n/{}/mr", ns)
     ax.set(xlabel="n (points per set)", ylabel="MR", title="Larger sets (2-D points)",
            xscale="log")
+    if seeds:
+        axes[0, 1].legend(fontsize=7)
+        axes[0, 2].legend(fontsize=7)
     return fig
 
 

@@ -353,3 +353,12 @@ def generator_examples(data: Any, settings: Settings, seed: int, count: int = 6)
              for k in (2, 3, 4, 5, 3, 5)[:count]]
     return Sets(np.concatenate([p.x for p in parts]), np.concatenate([p.labels for p in parts]),
                 np.concatenate([p.k for p in parts]))
+
+
+def seed_spread(records_dir: Any = None) -> dict[str, Any] | None:
+    """The committed sweep over seeds (``dlwild sweep learning_to_cluster``): every metric's
+    mean and standard deviation, for the error bars of
+    :func:`dlwild.l2c.figures.relative_claims`; None without a sweep."""
+    from dlwild.core.results import sweep_spread
+
+    return sweep_spread("learning_to_cluster", "", records_dir)

@@ -218,12 +218,9 @@ def record_summary(record: Mapping) -> dict:
 def seed_spread(records_dir: Any = None) -> dict[str, Any] | None:
     """The committed sweep's segment-length MR over seeds (``dlwild sweep speakers``): per
     length its mean and standard deviation, the seeds and the scale; None without a sweep."""
-    from dlwild.core.results import load_sweep
+    from dlwild.core.results import sweep_spread
 
-    sweep = load_sweep("speakers", records_dir)
-    if sweep is None:
+    spread = sweep_spread("speakers", "clustering/sweep/", records_dir)
+    if spread is None:
         return None
-    prefix = "clustering/sweep/"
-    mr = {path[len(prefix):]: spread for path, spread in sweep.get("metrics", {}).items()
-          if path.startswith(prefix)}
-    return {"mr": mr, "seeds": len(sweep["seeds"]), "scale": sweep["scale"]} if mr else None
+    return {"mr": spread["metrics"], "seeds": spread["seeds"], "scale": spread["scale"]}
