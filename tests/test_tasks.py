@@ -33,5 +33,7 @@ def test_without_a_sweep_one_task_runs_here_and_bad_worker_counts_are_refused(mo
     assert tasks.run_one(power, (2, 2), {"offset": 0}) == (4, os.getpid())
     with pytest.raises(ValueError, match="workers must be at least 1"):
         tasks.run_many(power, [(1, 1)], workers=0)
-    monkeypatch.setenv(tasks.SCHEDULER_ENV, "tcp://192.0.2.1:8786")
-    assert tasks.scheduler_address() == "tcp://192.0.2.1:8786"
+    monkeypatch.setenv(tasks.SCHEDULER_ENV, "tcp://127.0.0.1:9")  # nothing listens there
+    assert tasks.scheduler_address() == "tcp://127.0.0.1:9"
+    with pytest.raises(RuntimeError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
+        tasks.run_one(power, (2, 2), {"offset": 0})

@@ -44,7 +44,12 @@ def _client(jobs: int) -> Iterator[Any]:
 
     address = scheduler_address()
     if address:
-        with Client(address, timeout="30s") as client:
+        try:
+            client = Client(address, timeout="10s")
+        except OSError as exc:
+            raise RuntimeError(f"no Dask scheduler answers at {address} (from {SCHEDULER_ENV}, "
+                               f"set by dlwild sweep): {exc}") from exc
+        with client:
             yield client
         return
     # no memory limit: a full-width CNN may hold more than a worker's share of the machine
