@@ -108,6 +108,23 @@ def test_the_verdict_uses_the_seeds():
     none = aggregate("c", [record(0, "differs", False)] * 2)
     assert none["claims"][0]["verdict"] == "differs"
     assert none["claims"][0]["reason"] == "holds in 0 of 2 seeds"
+
+    def value(values, kind="value", verdict="holds"):
+        made = [{"chapter": "c", "scale": "quick", "provenance": {"seed": i},
+                 "claims": [{"id": "v", "kind": kind, "ours": v, "verdict": verdict,
+                             "paper_value": 0.1, "tolerance": 0.05, "fmt": ".2f"}]}
+                for i, v in enumerate(values)]
+        return aggregate("c", made)["claims"][0]
+
+    inside = value([0.08, 0.12])  # 0.10 ± 0.03 within 0.05 .. 0.15
+    assert inside["verdict"] == "holds"
+    assert inside["reason"] == ("mean ± std = 0.07 .. 0.13, inside the paper's band "
+                                "(0.05 .. 0.15); holds in 2 of 2 seeds")
+    assert value([0.0, 0.3])["verdict"] == "mixed"  # 0.15 ± 0.21 crosses the band's edges
+    assert value([0.5, 0.6], verdict="differs")["verdict"] == "differs"
+    assert value([0.0, 0.02], kind="at_most")["reason"].startswith(
+        "mean ± std = -0.00 .. 0.02, inside the paper's band (at most 0.15)")
+    assert value([0.3, 0.32], kind="at_least")["verdict"] == "holds"
     with pytest.raises(SweepError, match="one scale"):
         aggregate("c", [record(0, "holds", True), {**record(1, "holds", True),
                                                     "scale": "full"}])

@@ -200,10 +200,7 @@ def _cmd_sweep(args) -> int:
         print(f"dlwild: {exc}", file=sys.stderr)
         return EXIT_FAILED
     for claim in done.record["claims"]:
-        spread = ("" if claim["mean"] is None else f"  {claim['mean']:.4g}"
-                  + ("" if claim["std"] is None else f" ± {claim['std']:.2g}"))
-        print(f"  {claim['id']:<34} {claim['verdict']:<15} holds in {claim['holds_in']} of "
-              f"{claim['seeds']}{spread}")
+        print(f"  {claim['id']:<34} {claim['verdict']:<15} {claim['reason']}")
     return 0
 
 
