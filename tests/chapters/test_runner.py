@@ -219,10 +219,20 @@ def test_status_page_groups_by_chapter_and_run_and_links_each_claim(probe_book):
     record["provenance"]["training_s"] = 50_400.0
     records = project.records / "probe.full.json"
     records.write_text(results.dumps(record))
+    from dlwild.runner.sweep import aggregate
+
+    live = report.load_results(project.results / "probe.json")
+    sweep = aggregate("probe", [{**live, "provenance": {**live["provenance"], "seed": s}}
+                                for s in (0, 1)])
+    swept = project.records / "probe.sweep.json"
+    swept.write_text(json.dumps(sweep))
     try:
         text = status_markdown(project)
     finally:
         records.unlink()
+        swept.unlink()
+    assert "## probe: committed sweep over 2 seeds, quick scale" in text
+    assert "ours over seeds" in text and "2 seeds" in text
     n = len(record["claims"])
     assert "## probe: quick run" in text and "## probe: committed full-scale record" in text
     assert text.count('href="../notebooks/probe.html#claim-') == 2 * n

@@ -15,7 +15,7 @@ import yaml
 
 from dlwild.core import config, results
 from dlwild.core.claims import VERDICTS
-from dlwild.core.html import BANNER_CLASS, claims_html
+from dlwild.core.html import BANNER_CLASS, claims_html, sweep_html
 from dlwild.core.provenance import duration
 from dlwild.runner.parameters import chapter_declaration
 from dlwild.runner.project import ChapterError, Project
@@ -277,7 +277,8 @@ def status_markdown(project: Project) -> str:
     """The body of the reproduction-status page, built from every results record: one
     section per chapter and run (the page's live run, then the committed full-scale
     record), each with its data source, its counts and its claims linked to their rows on
-    the chapter page; live runs and full records are counted apart."""
+    the chapter page (live runs and full records counted apart), then each committed sweep
+    over seeds."""
     records = load_all_results(project)
     if not records:
         return ("No chapter has been run yet: `make book` (or `dlwild run CHAPTER`) writes "
@@ -299,6 +300,17 @@ def status_markdown(project: Project) -> str:
                   f"[The chapter page]({page.replace('.html', '.ipynb')}); "
                   f"{_verdict_counts(record['claims'])}; {_run_line(record)}.", "",
                   claims_html(record["claims"], record=is_record, link=page), ""]
+    for chapter in project.chapters():
+        sweep = results.load_sweep(chapter, project.records)
+        if sweep is not None:
+            seeds, verdicts = len(sweep["seeds"]), [c["verdict"] for c in sweep["claims"]]
+            counts = ", ".join(f"**{verdicts.count(v)}** {v}"
+                               for v in ("holds", "mixed", "differs", "not comparable"))
+            lines += ["", f"## {chapter}: committed sweep over {seeds} seeds, "
+                          f"{sweep['scale']} scale", "",
+                      f"[The chapter page](../notebooks/{chapter}.ipynb); {counts} (a "
+                      "relation by the seeds it holds in, a value by its mean ± std against "
+                      "the paper's band).", "", sweep_html(sweep), ""]
     return "\n".join(lines) + "\n"
 
 
