@@ -216,48 +216,173 @@ def affinity_matrix(
     return a
 
 
-def _dynamics(S, x, epsilon, max_iter):  # pragma: no cover - run compiled
+def _matvec(S: np.ndarray, v: np.ndarray, y: np.ndarray,
+            backwards: bool) -> None:  # pragma: no cover - run compiled
+    """``y = S v`` in S's precision (compiled by :func:`_compile`), eight rows at a time: each
+    load of ``v`` serves eight rows whose running sums stay in registers, each sum vectorised by
+    LLVM (``reassoc``); the last ``m % 8`` rows one at a time.  About 10% faster than SciPy's
+    BLAS ``sgemv`` on the sub-graphs of a peeling at n = 400.  ``backwards`` takes the blocks
+    of eight from the last: alternated step by step, a pass starts on the rows the previous
+    pass read last, still in the core's cache when S is too large for it (at n = 400 a float32
+    graph is 640 KB; the L2 cache of the book machine is 512 KB).  Each row is summed the same
+    way in either direction, so ``y`` does not depend on it."""
+    m, k = S.shape
+    zero = S.dtype.type(0)
+    blocks = m // 8
+    for b in range(blocks):
+        i = 8 * (blocks - 1 - b) if backwards else 8 * b
+        a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
+        for j in range(k):
+            vj = v[j]
+            a0 += S[i, j] * vj
+            a1 += S[i + 1, j] * vj
+            a2 += S[i + 2, j] * vj
+            a3 += S[i + 3, j] * vj
+            a4 += S[i + 4, j] * vj
+            a5 += S[i + 5, j] * vj
+            a6 += S[i + 6, j] * vj
+            a7 += S[i + 7, j] * vj
+        y[i], y[i + 1], y[i + 2], y[i + 3] = a0, a1, a2, a3
+        y[i + 4], y[i + 5], y[i + 6], y[i + 7] = a4, a5, a6, a7
+    for r in range(8 * blocks, m):
+        acc = zero
+        for j in range(k):
+            acc += S[r, j] * v[j]
+        y[r] = acc
+
+
+def _dynamics(S: np.ndarray, x: np.ndarray, epsilon: float,
+              max_iter: int) -> tuple[np.ndarray, int, bool]:  # pragma: no cover - compiled
     """Replicator dynamics from ``x`` on the C-contiguous matrix ``S`` (compiled by
-    :func:`_compiled_dynamics`, once per precision of S): per step ``y = S x`` by BLAS in S's
-    precision (float32: ``sgemv``; float64: ``dgemv``) from a copy of the state in that
-    precision, then the payoff ``x.y``, the update and the step norm in float64 in fused
-    passes; no allocation, no Python and no dispatch per step.  Returns
-    ``(x, iterations, converged)``."""
+    :func:`_compile`, once per precision of S): per step ``y = S x`` (:func:`_matvec`) in S's
+    precision from a copy of the state in that precision, then the payoff ``x.y``, and in one
+    fused pass the update, the step norm and the next copy, in float64; no allocation, no
+    Python and no dispatch per step.  Returns ``(x, iterations, converged)``."""
     m = x.shape[0]
     xs = np.empty(m, dtype=S.dtype)
     y = np.empty(m, dtype=S.dtype)
     new = np.empty(m)
+    for i in range(m):
+        xs[i] = x[i]
     for it in range(max_iter):
-        for i in range(m):
-            xs[i] = x[i]
-        np.dot(S, xs, y)
+        _matvec(S, xs, y, it % 2 == 1)
         payoff = 0.0
         for i in range(m):
             payoff += x[i] * y[i]
         step = 0.0
         for i in range(m):
-            new[i] = x[i] * y[i] / payoff
-            step += (new[i] - x[i]) ** 2
+            xi = x[i] * y[i] / payoff
+            step += (xi - x[i]) ** 2
+            new[i] = xi
+            xs[i] = xi
         x, new = new, x
         if math.sqrt(step) <= epsilon:
             return x, it + 1, True
     return x, max_iter, False
 
 
-_COMPILED = None
+def _barycentre_payoff(S: np.ndarray) -> float:  # pragma: no cover - run compiled
+    """``c (S c)`` in float64 for the barycentre ``c = 1/m``, as ``x0 @ (S @ x0)``, vectorised
+    (compiled with ``reassoc``).  The peeling only asks whether it is positive, and a sum of
+    non-negative terms is zero in every order or in none, so the order does not matter."""
+    m = S.shape[0]
+    c = 1.0 / m
+    payoff = 0.0
+    for i in range(m):
+        row = 0.0
+        for j in range(m):
+            row += np.float64(S[i, j]) * c
+        payoff += c * row
+    return payoff
 
 
-def _compiled_dynamics():
-    """:func:`_dynamics` compiled by Numba (installed with librosa; ``np.dot`` calls SciPy's
-    BLAS) on first use and cached on disk.  ``reassoc`` lets LLVM vectorise the payoff and
-    step sums: a summation order of its choosing, as a BLAS chooses one."""
-    global _COMPILED
-    if _COMPILED is None:
+def _any_at_least(S: np.ndarray, bound: float) -> bool:  # pragma: no cover - run compiled
+    """Whether some entry of ``S`` is ``>= bound``: a scan that stops at the first one, so
+    on a graph that needs no rescaling it usually reads a few entries, not all m^2."""
+    for i in range(S.shape[0]):
+        for j in range(S.shape[1]):
+            if S[i, j] >= bound:
+                return True
+    return False
+
+
+def _peel_loop(S: np.ndarray, A: np.ndarray, theta: float, epsilon: float, max_iter: int,
+               rescale_below: float) -> tuple[np.ndarray, int, int]:  # pragma: no cover
+    """The whole peeling of :func:`_peel_numpy` in one compiled call (no Python per peel).
+
+    ``S`` is the graph as the dynamics take it (:func:`_in_precision`), a private copy that is
+    overwritten: after each peel the rows and columns of the nodes left are compacted in place
+    into its first ``m * m`` entries (a forward copy never overwrites an entry still to be read),
+    so the next peel's dynamics run on a contiguous ``m x m`` matrix without allocating.  When
+    ``rescale_below > 0`` (float32) and every entry left is below it, the sub-graph is cut
+    afresh from the float64 graph ``A`` and scaled to a largest entry of 1, as
+    :func:`_in_precision` does.  Returns ``(labels, peels, unconverged)``."""
+    n = A.shape[0]
+    buf = S.reshape(n * n)
+    labels = np.full(n, -1, dtype=np.int64)
+    idx = np.arange(n)  # the nodes left, in order
+    keep = np.empty(n, dtype=np.int64)  # their positions in the sub-graph just peeled
+    m = n
+    cluster = peels = unconverged = 0
+    while m > 0:
+        sub = buf[:m * m].reshape((m, m))
+        if rescale_below > 0.0 and not _any_at_least(sub, rescale_below):
+            top = 0.0
+            for i in range(m):
+                for j in range(m):
+                    top = max(top, A[idx[i], idx[j]])
+            for i in range(m):
+                for j in range(m):
+                    a = A[idx[i], idx[j]]
+                    sub[i, j] = a / top if top > 0.0 else a
+        if _barycentre_payoff(sub) <= 0.0:  # no affinity left among the m nodes
+            for i in range(m):
+                labels[idx[i]] = cluster + i
+            break
+        x, _, converged = _dynamics(sub, np.full(m, 1.0 / m), epsilon, max_iter)
+        peels += 1
+        unconverged += not converged
+        cut = theta * x.max()
+        left = 0
+        for i in range(m):
+            if x[i] > cut:
+                labels[idx[i]] = cluster
+            else:
+                keep[left] = i
+                idx[left] = idx[i]
+                left += 1
+        cluster += 1
+        for r in range(left):
+            row = keep[r] * m
+            for c in range(left):
+                buf[r * left + c] = buf[row + keep[c]]
+        m = left
+    return labels, peels, unconverged
+
+
+_COMPILED = False
+
+
+def _compile() -> None:
+    """Compile the kernels above by Numba (installed with librosa) on first use, cached on
+    disk, and put the compiled functions in their place in this module, where the compiled
+    callers find their callees.  ``reassoc`` lets LLVM vectorise the sums of the
+    matrix-vector product, payoff and step (a summation order of its choosing, as a BLAS
+    chooses one) and of the barycentre's payoff (whose sign does not depend on the order);
+    the peeling itself is compiled without it."""
+    global _COMPILED, _matvec, _dynamics, _barycentre_payoff, _any_at_least, _peel_loop
+    if not _COMPILED:
         import numba
 
-        _COMPILED = numba.njit(cache=True, nogil=True, boundscheck=False,
-                               fastmath={"reassoc", "contract", "nsz"})(_dynamics)
-    return _COMPILED
+        fast = numba.njit(cache=True, nogil=True, boundscheck=False,
+                          fastmath={"reassoc", "contract", "nsz"})
+        exact = numba.njit(cache=True, nogil=True, boundscheck=False)
+        _matvec = fast(_matvec)
+        _dynamics = fast(_dynamics)
+        _barycentre_payoff = fast(_barycentre_payoff)
+        _any_at_least = exact(_any_at_least)
+        _peel_loop = exact(_peel_loop)
+        _COMPILED = True
 
 
 def _check_dynamics(shape: tuple[int, ...], epsilon: float, max_iter: int,
@@ -307,7 +432,8 @@ def _run_compiled(S: np.ndarray, x0: np.ndarray | None, epsilon: float,
     m = S.shape[0]
     x = (np.full(m, 1.0 / m) if x0 is None
          else np.array(x0, dtype=np.float64, copy=True).reshape(m))
-    x, iterations, converged = _compiled_dynamics()(S, x, float(epsilon), int(max_iter))
+    _compile()
+    x, iterations, converged = _dynamics(S, x, float(epsilon), int(max_iter))
     return x, int(iterations), bool(converged)
 
 
@@ -441,35 +567,20 @@ def dominant_sets_from_affinity(
 
 def _peel_numpy(A: np.ndarray, precision: np.dtype, theta: float, epsilon: float,
                 max_iter: int) -> DominantSets:
-    """The peeling on the CPU: the dynamics run on the sub-graph of the unassigned nodes only
-    (the same result as on the whole graph with zero mass on assigned nodes, since multiplicative
-    updates keep them at zero), extracted once per peel, so each peel costs O(m^2) per step for
-    the m nodes left instead of O(n^2).  In float32 the sub-graph is cut from the graph as
-    rounded once; a sub-graph whose entries all fall below ``_RESCALE_BELOW`` is cut afresh
-    from the float64 graph and rescaled (:func:`_in_precision`), so nothing underflows."""
-    n = A.shape[0]
-    labels = np.full(n, -1, dtype=np.int64)
-    idx = np.arange(n)
-    sub = _in_precision(A, precision)
-    cluster = peels = unconverged = 0
-    while idx.size:
-        m = idx.size
-        if precision == np.float32 and sub.max(initial=0.0) < _RESCALE_BELOW:
-            sub = _in_precision(A[np.ix_(idx, idx)], precision)
-        x0 = np.full(m, 1.0 / m)
-        if float(x0 @ (sub @ x0)) <= 0.0:
-            labels[idx] = np.arange(cluster, cluster + m)
-            break
-        x, _, converged = _run_compiled(sub, x0, epsilon, max_iter)
-        peels += 1
-        unconverged += not converged
-        members = x > theta * x.max()
-        labels[idx[members]] = cluster
-        cluster += 1
-        keep = ~members
-        idx = idx[keep]
-        sub = sub[np.ix_(keep, keep)]
-    return DominantSets(labels, peels, unconverged)
+    """The peeling on the CPU, compiled whole (:func:`_peel_loop`): the dynamics run on the
+    sub-graph of the unassigned nodes only (the same result as on the whole graph with zero
+    mass on assigned nodes, since multiplicative updates keep them at zero), compacted in place
+    after each peel, so each peel costs O(m^2) per step for the m nodes left instead of O(n^2).
+    In float32 the sub-graph is cut from the graph as rounded once; a sub-graph whose entries
+    all fall below ``_RESCALE_BELOW`` is cut afresh from the float64 graph and rescaled
+    (:func:`_in_precision`), so nothing underflows."""
+    S = np.array(_in_precision(A, precision), copy=True)  # overwritten by the peeling
+    rescale_below = _RESCALE_BELOW if precision == np.float32 else 0.0
+    _compile()
+    labels, peels, unconverged = _peel_loop(
+        S, np.ascontiguousarray(A, dtype=np.float64), float(theta), float(epsilon),
+        int(max_iter), float(rescale_below))
+    return DominantSets(labels, int(peels), int(unconverged))
 
 
 def _peel_torch(A: torch.Tensor, theta: float, epsilon: float, max_iter: int,
