@@ -6,6 +6,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
+import numpy as np
 import pytest
 from scores import SNIPPET, SOURCES, digest, small_dataset
 
@@ -49,6 +50,14 @@ def test_dataset_split_by_piece_across_fonts_deterministic_and_cached(tmp_path, 
         for piece in pieces:  # every font of a piece on the same side
             assert {p.page.font for p in side if p.page.piece == piece} == set(fonts)
     assert all(p.page.symbols for p in data.pages())
+    # The masks stay in their files (a full-scale set would not fit in memory with them)
+    # and are read when asked for, with the engraver's types.
+    first = data.train[0]
+    assert all(isinstance(p, dataset_module.StoredPage) for p in data.pages())
+    assert not isinstance(tuple.__getitem__(first, 2), np.ndarray)
+    assert first.class_mask.dtype == np.uint8 and first.instance_mask.dtype == np.uint16
+    assert first.class_mask.shape == first.instance_mask.shape == first.image.shape
+    assert first.instance_mask.max() >= len(first.page.symbols) > 0
     # Same seed, fresh cache: identical split, boxes and pixels.
     again = build_dataset(None, fonts, 3, sources=SOURCES, test_fraction=0.34,
                           cache=ArtifactCache(tmp_path / "b"))

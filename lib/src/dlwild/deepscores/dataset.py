@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from dlwild.core.cache import ArtifactCache, code_hash
+from dlwild.core.cache import ArtifactCache, code_hash, parts_key
 from dlwild.deepscores import engrave as engraver
 from dlwild.deepscores.annotations import Page, Symbol
 from dlwild.deepscores.classes import CLASSES, FONTS
@@ -176,8 +176,6 @@ class _Pieces:
         self.store, self.parts, self.keys = store, parts, {}
 
     def _key(self, piece: str) -> str:
-        from dlwild.core.cache import parts_key
-
         params = {**self.parts["params"], "piece": piece}
         return self.keys.setdefault(piece, parts_key({**self.parts, "params": params}))
 
@@ -249,6 +247,7 @@ def _engrave_pieces(candidates: Sequence[str], n_pieces: int | None, fonts: Sequ
                         log.warning("skipping piece %s: %s", piece, exc)
                         result = str(exc)
                     kept.save(piece, result)
+                    result = kept.load(piece) or result  # the stored copy: masks on disk
                 if isinstance(result, str):
                     skipped[piece] = result
                 else:
@@ -328,7 +327,13 @@ def build_dataset(n_pieces: int | None = 8, fonts: Sequence[str] = ("Leipzig",),
             train_pieces=train_pieces, test_pieces=test_pieces, skipped=skipped,
             params=params)
 
-    dataset = store.get_or_create(CACHE_NAME, parts, build, write_dataset, read_dataset)
+    key = parts_key(parts)
+    dataset = store.load(CACHE_NAME, key, read_dataset)
+    if dataset is None:
+        built = build()
+        store.save(CACHE_NAME, key, lambda folder: write_dataset(built, folder), parts)
+        del built  # its pages read their masks from the pieces' copies, removed below
+        dataset = store.load(CACHE_NAME, key, read_dataset)
     kept.clear()
     return dataset
 
@@ -377,10 +382,34 @@ def write_dataset(dataset: EngravedDataset, folder: Path) -> None:
     (folder / "index.json").write_text(json.dumps(index, indent=1) + "\n", encoding="utf-8")
 
 
-def read_dataset(folder: Path) -> EngravedDataset:
-    """Read a folder written by :func:`write_dataset`."""
+class StoredPage(EngravedPage):
+    """An engraved page read from a data-set folder whose class and instance masks stay in
+    their PNGs until asked for (each access reads them afresh): the chapter's training and
+    evaluation need only the images and annotations, and the full scale's thousands of pages
+    would otherwise hold three times their images' memory in masks (15 GB at half of it).
+    Its mask fields hold the files; ``class_mask`` and ``instance_mask`` give the arrays."""
+
+    __slots__ = ()
+
+    @property
+    def class_mask(self) -> np.ndarray:
+        return _read_png(tuple.__getitem__(self, 2), np.uint8)
+
+    @property
+    def instance_mask(self) -> np.ndarray:
+        return _read_png(tuple.__getitem__(self, 3), np.uint16)
+
+
+def _read_png(path: Path, dtype: type) -> np.ndarray:
     from PIL import Image
 
+    with Image.open(path) as im:
+        return np.asarray(im).astype(dtype, copy=False)
+
+
+def read_dataset(folder: Path) -> EngravedDataset:
+    """Read a folder written by :func:`write_dataset`: images and annotations into memory,
+    the masks read when asked for (:class:`StoredPage`)."""
     folder = Path(folder)
     index = json.loads((folder / "index.json").read_text(encoding="utf-8"))
     if index.get("format") != DATASET_FORMAT or index.get("classes") != list(CLASSES):
@@ -389,14 +418,9 @@ def read_dataset(folder: Path) -> EngravedDataset:
                               index["skipped"], index["params"])
     for record in index["pages"]:
         files = record["files"]
-        with Image.open(folder / files["image"]) as im:
-            image = np.asarray(im, dtype=np.uint8)
-        with Image.open(folder / files["class"]) as im:
-            class_mask = np.asarray(im, dtype=np.uint8)
-        with Image.open(folder / files["instance"]) as im:
-            instance_mask = np.asarray(im).astype(np.uint16)
-        engraved = EngravedPage(_page_from_record(record["page"]), image, class_mask,
-                                instance_mask)
+        engraved = StoredPage(_page_from_record(record["page"]),
+                              _read_png(folder / files["image"], np.uint8),
+                              folder / files["class"], folder / files["instance"])
         (dataset.train if record["split"] == "train" else dataset.test).append(engraved)
     return dataset
 
