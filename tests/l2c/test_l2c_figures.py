@@ -59,4 +59,6 @@ def test_a_committed_sweep_over_seeds_draws_error_bars_on_the_relative_claims(tm
     assert list(classes.containers[0].lines[0].get_ydata()) == [0.35]  # 10 was not swept
     assert list(large.containers[0].lines[0].get_ydata()) == [0.2, 0.4]
     assert any("2 seeds (quick)" in t.get_text() for t in large.get_legend().get_texts())
+    assert "points, 2 seeds (quick): mean ± std" in [t.get_text()
+                                                     for t in count.get_legend().get_texts()]
     plt.close("all")

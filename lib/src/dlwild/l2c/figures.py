@@ -102,22 +102,23 @@ def relative_claims(by_k: Mapping[str, Mapping[int, float]],
     ``seeds``: a committed sweep over seeds (:func:`dlwild.l2c.pipeline.seed_spread`), drawn
     as mean ± standard deviation beside this run."""
     spread = (seeds or {}).get("metrics", {})
-    label = f"mean ± std, {seeds['seeds']} seeds ({seeds['scale']})" if seeds else ""
+    label = f"{seeds['seeds']} seeds ({seeds['scale']}): mean ± std" if seeds else ""
 
-    def over_seeds(ax, pattern: str, xs: Sequence[int], color: Any = "0.35") -> None:
+    def over_seeds(ax, pattern: str, xs: Sequence[int], color: Any = "0.35",
+                   name: str = "") -> None:
         """The sweep's metric ``pattern.format(x)`` at each x, as error bars."""
         found = [(x, spread[pattern.format(x)]) for x in xs if pattern.format(x) in spread]
         if found:
             ax.errorbar([x for x, _ in found], [v["mean"] for _, v in found],
                         yerr=[v["std"] or 0.0 for _, v in found], fmt="s--", capsize=3,
-                        color=color, alpha=0.8, label=label)
+                        color=color, alpha=0.8, label=f"{name}, {label}" if name else label)
 
     fig, axes = plots.figure(1, 3, figsize=(12, 3.4), squeeze=False)
     ax = axes[0, 0]
     for name, acc in by_k.items():
         ks = sorted(acc)
         line, = ax.plot(ks, [acc[k] for k in ks], marker="o", label=name)
-        over_seeds(ax, name + "/count_acc_by_k/{}", ks, color=line.get_color())
+        over_seeds(ax, name + "/count_acc_by_k/{}", ks, color=line.get_color(), name=name)
     ax.set(xlabel="true k", ylabel="count accuracy", title="Count accuracy per k",
            ylim=(0, 1.02))
     ax.legend(fontsize=7)
