@@ -3,6 +3,7 @@ sweep finishes only its missing seeds; bad input refused before any work."""
 
 from __future__ import annotations
 
+import os
 import statistics
 import subprocess
 
@@ -21,6 +22,7 @@ from dlwild.runner.sweep import (
     slurm_cluster,
     slurm_config,
     sweep,
+    sweep_workers,
 )
 
 
@@ -141,6 +143,10 @@ def test_bad_sweeps_are_refused_before_any_work(project, tmp_path):
     done = subprocess.run([DLWILD, "--root", str(project.root), "sweep", "tiny", "--seeds",
                            "0"], capture_output=True, text=True)
     assert done.returncode != 0 and "at least 1" in done.stderr
+    with pytest.raises(SweepError, match="--workers must be a whole number of at least 1"):
+        sweep(project, "tiny", 1, workers=0)
+    assert sweep_workers(None, "local", 5) == (os.cpu_count() or 1)  # sized to the machine
+    assert sweep_workers(None, "slurm", 5) == 5 and sweep_workers(3, "local", 5) == 3
 
 
 def test_the_slurm_job_script_follows_the_configuration(tmp_path):

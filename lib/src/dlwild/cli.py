@@ -61,8 +61,10 @@ def parser() -> argparse.ArgumentParser:
     sweep.add_argument("--cluster", default="local",
                        help="'local' (an embedded cluster, the default), 'tcp://host:port' "
                             "(a running Dask scheduler) or 'slurm'")
-    sweep.add_argument("--workers", type=int, default=2,
-                       help="seeds at a time (local processes or SLURM jobs; default 2)")
+    sweep.add_argument("--workers", type=int, default=None,
+                       help="worker processes (local) or jobs (SLURM) that train, and seeds "
+                            "whose notebooks run at a time (default: the machine's cores "
+                            "on the embedded cluster, one per seed elsewhere)")
     sweep.add_argument("--slurm-config", type=Path, default=None,
                        help="YAML with partition, cores, memory, walltime, gpus_per_job")
 
@@ -188,14 +190,16 @@ def _cmd_record(args) -> int:
 
 
 def _cmd_sweep(args) -> int:
-    from dlwild.runner.sweep import SweepError, sweep
+    from dlwild.runner.sweep import SweepError, sweep, sweep_workers
 
     params = _params(args)
     if args.seed is not None:
         raise config.ConfigError("a sweep runs seeds 0 .. N-1: give --seeds N, not --seed")
     try:
         done = sweep(_project(args), args.chapter, args.seeds, {**params, **_common(args)},
-                     cluster=args.cluster, workers=args.workers, slurm_file=args.slurm_config)
+                     cluster=args.cluster, workers=sweep_workers(args.workers, args.cluster,
+                                                                 args.seeds),
+                     slurm_file=args.slurm_config)
     except SweepError as exc:
         print(f"dlwild: {exc}", file=sys.stderr)
         return EXIT_FAILED

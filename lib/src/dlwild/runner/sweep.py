@@ -163,6 +163,16 @@ class Sweep:
     record: dict[str, Any]
 
 
+def sweep_workers(given: int | None, cluster: str, seeds: int) -> int:
+    """How many workers a sweep asks for: ``given``, else the machine's cores for the
+    embedded cluster (sized to the machine) and one per seed on SLURM or a scheduler."""
+    if given is not None:
+        return given
+    import os
+
+    return (os.cpu_count() or 1) if cluster == "local" else max(1, seeds)
+
+
 def sweep(project: Project, chapter: str, seeds: int, given: Mapping[str, Any] | None = None,
           *, cluster: str = "local", workers: int = 2, slurm_file: Path | None = None,
           first_seed: int = 0, log=print) -> Sweep:
@@ -171,6 +181,8 @@ def sweep(project: Project, chapter: str, seeds: int, given: Mapping[str, Any] |
     and write it to ``results/<chapter>.sweep.json``."""
     if not isinstance(seeds, int) or seeds < 1:
         raise SweepError(f"--seeds must be a whole number of at least 1, got {seeds!r}")
+    if not isinstance(workers, int) or workers < 1:
+        raise SweepError(f"--workers must be a whole number of at least 1, got {workers!r}")
     declared, _ = chapter_declaration(project.source(chapter), chapter)
     given = {k: v for k, v in (given or {}).items() if k != "seed"}
     wanted = list(range(first_seed, first_seed + seeds))
