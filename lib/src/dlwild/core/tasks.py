@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-__all__ = ["SCHEDULER_ENV", "run_many", "run_one", "scheduler_address"]
+__all__ = ["SCHEDULER_ENV", "local_cluster", "run_many", "run_one", "scheduler_address"]
 
 #: The environment variable that names the Dask scheduler of the sweep a run belongs to.
 SCHEDULER_ENV = "DLWILD_SCHEDULER"
@@ -37,10 +37,19 @@ def _on_a_worker() -> bool:
         return False
 
 
+def local_cluster(workers: int) -> Any:
+    """The book's embedded Dask cluster: ``workers`` processes of one thread each, no
+    dashboard, no memory limit (a full-width CNN may hold more than a worker's share)."""
+    from dask.distributed import LocalCluster
+
+    return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                        memory_limit=0, dashboard_address=None)
+
+
 @contextmanager
 def _client(jobs: int) -> Iterator[Any]:
     """A client of the sweep's scheduler, or of an embedded cluster of ``jobs`` processes."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     address = scheduler_address()
     if address:
@@ -52,10 +61,7 @@ def _client(jobs: int) -> Iterator[Any]:
         with client:
             yield client
         return
-    # no memory limit: a full-width CNN may hold more than a worker's share of the machine
-    with LocalCluster(n_workers=jobs, threads_per_worker=1, processes=True, memory_limit=0,
-                      dashboard_address=None) as cluster, \
-            Client(cluster) as client:
+    with local_cluster(jobs) as cluster, Client(cluster) as client:
         yield client
 
 

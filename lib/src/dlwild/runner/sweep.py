@@ -65,11 +65,10 @@ def connect(cluster: str, workers: int, slurm_file: Path | None = None) -> Any:
     """A Dask client: ``"local"`` (an embedded LocalCluster of ``workers`` processes, one
     thread each), ``"tcp://host:port"`` (a running scheduler), or ``"slurm"`` (jobs from the
     configuration ``slurm_file``, scaled to ``workers``). Unreachable addresses fail here."""
-    from dask.distributed import Client, LocalCluster
+    from dask.distributed import Client
 
     if cluster == "local":
-        return Client(LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                                   dashboard_address=None))
+        return Client(tasks.local_cluster(workers))
     if cluster.startswith("tcp://"):
         try:
             return Client(cluster, timeout="10s")
