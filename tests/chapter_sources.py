@@ -75,6 +75,15 @@ def tiny(*cells: str) -> str:
 
 
 TINY_CHAPTER = tiny(FINISH)
+TWIN = Chapter(**{**TINY.__dict__, "name": "twin", "title": "The tiny chapter's twin"})
+
+
+def lingering(name: str, seconds: float) -> str:
+    """A chapter (``name``: TINY or TWIN) that stays ``seconds`` between its start and its
+    finish, so that runs side by side are seen to overlap in their records."""
+    return (header(f"chapter_sources:{name}", f"A lingering chapter ({name})") + PARAMS
+            + FINISH.replace("TINY,", f"{name} as TINY,").replace(
+                "run.compare", f"import time\ntime.sleep({seconds})\nrun.compare"))
 SEEDY = """
 ```{code-cell} ipython3
 import numpy as np

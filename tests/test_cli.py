@@ -31,6 +31,9 @@ def test_bad_common_parameters_are_usage_errors_from_the_declaration(project):
     assert not (project / "_build" / "staging" / "tiny").exists()  # refused before a kernel
     done = dlwild("--root", str(project), "run", "tiny", "-p", "data=synthetic")
     assert done.returncode == 2 and "use --data" in done.stderr
+    done = dlwild("--root", str(project), "book", "--jobs", "0")
+    assert done.returncode == 2 and "--jobs must be a whole number of at least 1" in done.stderr
+    assert not (project / "results" / "tiny.json").exists()
 
 
 def test_data_is_a_flag_like_scale(project):

@@ -71,6 +71,14 @@ def test_the_time_comes_from_the_benchmark_when_measured():
     assert "x86_64, 2 cores, 2026-12-01" in sentence and "This page's quick run" in sentence
 
 
+def test_a_run_beside_other_chapters_says_so_with_its_time():
+    record = {**RECORD, "provenance": {**RECORD["provenance"], "chapters_at_once": 2}}
+    assert time_sentence("demo", None, record).endswith(
+        "x86_64 CPU (2 threads), while up to 2 chapters ran at a time on it "
+        "(`dlwild book --jobs 2`).")
+    assert "at a time" not in time_sentence("demo", None, RECORD)
+
+
 def test_a_chapter_without_goals_gets_only_its_boxes():
     bare = Chapter(**{**DEMO.__dict__, "goals": (), "prerequisites": ()})
     cells = course_frame(_page(), bare, RECORD, None).cells

@@ -11,12 +11,12 @@ import nbformat
 import pytest
 import torch
 
-from chapter_sources import BOOM, FINISH, TRAINS, tiny
+from chapter_sources import BOOM, FINISH, TRAINS, lingering, tiny
 from conftest import make_project
 from dlwild.core import config, report, results
 from dlwild.core.html import banner_html
-from dlwild.runner import ChapterError, Project, run_chapter
-from dlwild.runner.execution import ChapterEcho
+from dlwild.runner import ChapterError, Project, run_book, run_chapter
+from dlwild.runner.execution import ChapterEcho, book_jobs
 from dlwild.runner.freshness import run_key
 
 
@@ -157,6 +157,46 @@ def test_a_hung_quick_cell_fails_but_a_long_full_cell_may_run(tiny_project, monk
     outcome = run_chapter(tiny_project, "tiny", {"scale": "full"})
     assert outcome.status == "ran", outcome.message
     assert report.load_results(outcome.results)["scale"] == "full"
+
+
+def test_the_book_runs_its_chapters_side_by_side_and_their_records_say_so(tmp_path):
+    """``jobs=2``: both chapters' kernels run at once (their start-to-finish spans overlap),
+    each with its share of the cores, outcomes in the book's order; one chapter failing
+    leaves the other's page."""
+    import os
+    from datetime import datetime, timedelta
+
+    project = Project(make_project(tmp_path / "book", {"tiny": lingering("TINY", 4),
+                                                       "twin": lingering("TWIN", 4)}))
+    outcomes = run_book(project, jobs=2, build=False, log=lambda *_: None)
+    assert [(o.chapter, o.status) for o in outcomes] == [("tiny", "ran"), ("twin", "ran")]
+    spans = []
+    for o in outcomes:
+        prov = report.load_results(o.results)["provenance"]
+        assert prov["chapters_at_once"] == 2
+        if "OMP_NUM_THREADS" not in os.environ:
+            assert prov["hardware"]["torch_threads"] == max(1, (os.cpu_count() or 1) // 2)
+        start = datetime.fromisoformat(prov["started"])
+        spans.append((start, start + timedelta(seconds=prov["wall_s"])))
+    (first_start, first_end), (second_start, second_end) = spans
+    assert first_start < second_end and second_start < first_end, spans
+
+    (project.notebooks / "twin.md").write_text(
+        lingering("TWIN", 0).replace("run.finish", "raise RuntimeError('boom')\nrun.finish"))
+    outcomes = run_book(project, jobs=2, force=True, build=False, log=lambda *_: None)
+    assert [o.status for o in outcomes] == ["ran", "failed"]
+    assert "RuntimeError" in outcomes[1].message and (project.results / "twin.json").exists()
+
+
+def test_how_many_chapters_the_book_runs_at_a_time():
+    import os
+
+    cores = os.cpu_count() or 1
+    assert book_jobs(None, "quick", 5) == min(cores, 5) and book_jobs(None, None, 1) == 1
+    assert book_jobs(None, "full", 5) == 1 and book_jobs(3, "full", 5) == 3
+    for bad in (0, -1):
+        with pytest.raises(config.ConfigError, match="--jobs must be"):
+            book_jobs(bad, "quick", 5)
 
 
 def test_unknown_and_unreadable_chapters(tiny_project):

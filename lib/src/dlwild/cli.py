@@ -38,6 +38,10 @@ def parser() -> argparse.ArgumentParser:
     book = sub.add_parser("book", help="run every chapter and build the book")
     run_options(book)
     book.add_argument("--no-build", action="store_true", help="run chapters only")
+    book.add_argument("--jobs", type=int, default=None,
+                      help="chapters that run at a time, each in its own kernel with its "
+                           "share of the cores (default: the machine's cores at quick scale, "
+                           "one at full scale)")
 
     sub.add_parser("status", help="print the book-wide reproduction table")
     sub.add_parser("chapters", help="the chapters, their papers and their parameters")
@@ -116,7 +120,7 @@ def _cmd_book(args) -> int:
     from dlwild.runner import run_book
 
     outcomes = run_book(_project(args), _common(args), force=args.force,
-                        build=not args.no_build, echo=not args.quiet)
+                        build=not args.no_build, echo=not args.quiet, jobs=args.jobs)
     failed = [o for o in outcomes if o.status == "failed"]
     for o in outcomes:
         print(f"  {o.chapter:<16} {o.status:<8} {o.wall_s:7.1f} s")

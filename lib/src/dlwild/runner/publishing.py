@@ -85,8 +85,11 @@ def time_sentence(chapter: str, times: dict[str, Any] | None, record: dict[str, 
     """How long a quick rerun takes, from measured values: the benchmark's cold and warm
     times where measured, and this page's own run."""
     prov = record["provenance"]
+    at_once = prov.get("chapters_at_once", 1)
+    beside = (f", while up to {at_once} chapters ran at a time on it (`dlwild book "
+              f"--jobs {at_once}`)" if at_once > 1 else "")
     own = (f"This page's {record['scale']} run took {duration(prov['wall_s'])} on "
-           f"{prov['hardware'].get('name', prov['hardware'].get('machine', 'a CPU'))}.")
+           f"{prov['hardware'].get('name', prov['hardware'].get('machine', 'a CPU'))}{beside}.")
     if times is None:
         return own
     return (f"A quick rerun takes **{duration(times['cold_s'])}** with an empty cache and "
