@@ -120,6 +120,34 @@ def test_worker_processes_engrave_the_same_pages(tmp_path):
     assert parallel.sha256 == serial.sha256
 
 
+def test_an_engraved_piece_is_let_go_once_stored(tmp_path, monkeypatch):
+    """A full-scale build engraves hundreds of pieces in worker processes: each piece's pages
+    with their masks (about 8 MB a page) must be freed once stored, not held by the finished
+    job until the build ends (at full scale that held 170 MB a piece, past the machine's
+    memory half way)."""
+    import gc
+    import weakref
+
+    alive: list[weakref.ref] = []
+    held: list[int] = []
+    save = dataset_module._Pieces.save
+
+    def watched(self, piece, pages):
+        gc.collect()
+        held.append(sum(ref() is not None for ref in alive))
+        alive.extend(weakref.ref(page.class_mask) for page in pages)
+        save(self, piece, pages)
+
+    monkeypatch.setattr(dataset_module._Pieces, "save", watched)
+    kept = dataset_module._Pieces(ArtifactCache(tmp_path / "cache"),
+                                 {"code": "test", "params": {}, "data": {}})
+    done, _ = dataset_module._engrave_pieces(list(SOURCES), None, ["Leipzig"], SOURCES, 10.0,
+                                             (2100, 2970), None, workers=2, kept=kept)
+    assert len(done) == len(SOURCES) >= 3 and held == [0] * len(SOURCES)
+    assert all(isinstance(page, dataset_module.StoredPage) for pages in done.values()
+               for page in pages)
+
+
 def test_engraving_stops_at_the_pieces_asked_for_and_skips_broken_ones():
     sources = {"a": SOURCES["tiny-a"], "broken": SNIPPET[:50], "b": SOURCES["tiny-b"],
                "c": SOURCES["tiny-c"]}

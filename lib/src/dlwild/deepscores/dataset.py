@@ -238,14 +238,18 @@ def _engrave_pieces(candidates: Sequence[str], n_pieces: int | None, fonts: Sequ
                      interline, paper, max_pages) for piece in batch]
             jobs = [pool.submit(engrave_piece, *a) if pool is not None and before[a[0]] is None
                     else None for a in args]
-            for piece, job, arg in zip(batch, jobs, args, strict=True):
-                result = before[piece]
+            for index, (piece, arg) in enumerate(zip(batch, args, strict=True)):
+                # A finished job holds its pages with their masks (about 8 MB a page) until
+                # it is dropped: taken out of the list here, it goes once the piece is stored.
+                job, jobs[index] = jobs[index], None
+                result = before.pop(piece)
                 if result is None:
                     try:
                         result = job.result() if job is not None else engrave_piece(*arg)
                     except engraver.EngraveError as exc:
                         log.warning("skipping piece %s: %s", piece, exc)
                         result = str(exc)
+                    del job
                     kept.save(piece, result)
                     result = kept.load(piece) or result  # the stored copy: masks on disk
                 if isinstance(result, str):
