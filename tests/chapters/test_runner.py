@@ -16,7 +16,7 @@ from conftest import make_project
 from dlwild.core import config, report, results
 from dlwild.core.html import banner_html
 from dlwild.runner import ChapterError, Project, run_book, run_chapter
-from dlwild.runner.execution import ChapterEcho, book_jobs
+from dlwild.runner.execution import ChapterEcho, book_jobs, longest_first
 from dlwild.runner.freshness import run_key
 
 
@@ -186,6 +186,15 @@ def test_the_book_runs_its_chapters_side_by_side_and_their_records_say_so(tmp_pa
     outcomes = run_book(project, jobs=2, force=True, build=False, log=lambda *_: None)
     assert [o.status for o in outcomes] == ["ran", "failed"]
     assert "RuntimeError" in outcomes[1].message and (project.results / "twin.json").exists()
+
+
+def test_side_by_side_the_longest_chapters_start_first(tmp_path):
+    project = Project(make_project(tmp_path / "book", {"tiny": tiny(FINISH)}))
+    for chapter, cold in (("short", 60.0), ("long", 200.0)):
+        (project.records / f"{chapter}.times.json").write_text(json.dumps(
+            {"cold_s": cold, "warm_s": 10.0, "hardware": "x86_64", "measured": "today"}))
+    assert longest_first(project, ["new", "short", "long", "other"]) == [
+        "long", "short", "new", "other"]
 
 
 def test_how_many_chapters_the_book_runs_at_a_time():
