@@ -39,3 +39,33 @@ def test_speakers_results_draw_like_a_full_record():
     sweep = drawn[-1].axes[0].lines[0]
     assert len(sweep.get_xdata()) == len(record["metrics"]["clustering"]["sweep"])
     plt.close("all")
+
+
+def test_deepscores_results_draw_like_a_full_record():
+    """The DeepScores page shows a committed full-scale record from its file alone (tables,
+    curves, the paragraph); a quick run's results have the same shape."""
+    import matplotlib.pyplot as plt
+
+    from dlwild.deepscores import claims
+    from dlwild.deepscores import record as committed
+
+    outcome = run_chapter(PROJECT, "deepscores")
+    assert outcome.status in {"ran", "skipped"}, outcome.message
+    record = report.load_results(PROJECT.results / "deepscores.json")
+    metrics = record["metrics"]
+    aps = committed.ap_table(record)
+    assert list(aps.index) == [row["class"] for row in metrics["detector"]["ap"]]
+    assert aps["paper AP50"].dropna().to_dict() == {
+        c: v for c, v in claims.TABLE_1_AP50.items() if c in aps.index}
+    means = committed.table_1_means(record)
+    assert (means["classes"] >= 1).all() and means["ours"].between(0, 1).all()
+    corpus = committed.corpus_table(record)
+    assert corpus.loc["symbols", "ours (quick)"] == f"{metrics['dataset']['symbols']:,}"
+    drawn = committed.record_figures(record)
+    assert len(drawn) == 4  # classifier, schedules, AP bars, confusions
+    assert {line.get_label() for line in drawn[1].axes[0].lines} >= set(metrics["schedules"])
+    counts = committed.confusion_counts(record)
+    assert counts.to_numpy().sum() == aps["test"].sum()  # every test symbol went somewhere
+    text = committed.record_text(record)
+    assert f"{metrics['dataset']['symbols']:,} symbols" in text and "keySharp (" in text
+    plt.close("all")

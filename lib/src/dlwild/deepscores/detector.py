@@ -117,6 +117,13 @@ def schedule_for(name: str, steps: int) -> Schedule:
     raise ValueError(f"schedule must be one of {', '.join(SCHEDULES)}, got {name!r}")
 
 
+def staged_ends(params: Mapping[str, Any]) -> np.ndarray:
+    """Where each stage of the staged ("paper") schedule ends on the learning curves' epoch
+    axis (between two records) of a detector trained with ``params`` (its steps and epochs)."""
+    stages = schedule_for("paper", params["steps"]).stages
+    return np.cumsum([n for _, n in stages]) / (params["steps"] / params["epochs"]) + 0.5
+
+
 def other_schedule(name: str) -> str:
     """The schedule the chapter compares ``name`` with."""
     if name not in SCHEDULES:
@@ -413,10 +420,14 @@ class DetectorEvaluation(Glued):
 
     def record(self) -> dict[str, Any]:
         """The evaluation for the results record."""
+        counts = self.confusions()
         return {"ap": self.ap.rows(), "ap_cached": self.ap_cached.rows(),
                 "summary": self.summary, "summary_cached": self.summary_cached,
                 "spearman_frequency_ap50": self.rho,
-                "seconds_per_test_page": self.found.seconds / max(1, len(self.truth))}
+                "seconds_per_test_page": self.found.seconds / max(1, len(self.truth)),
+                "train_counts": {c: int(n) for c, n in self.train_counts.items()},
+                "confusions": {true: {found: int(n) for found, n in row.items() if n}
+                               for true, row in counts.iterrows()}}
 
 
 @dataclass(frozen=True)
@@ -484,9 +495,7 @@ class ScheduleComparison(Glued):
 
     def stage_ends(self) -> np.ndarray:
         """Where each stage ends on the learning curves' epoch axis (between two records)."""
-        params = self.runs["paper"][0].params
-        crops_per_epoch = params["steps"] / params["epochs"]
-        return np.cumsum([n for _, n in self.stages]) / crops_per_epoch + 0.5
+        return staged_ends(self.runs["paper"][0].params)
 
     def energy_jump(self) -> float:
         """The staged run's highest held-out energy loss over its lowest during the first

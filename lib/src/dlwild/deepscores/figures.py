@@ -3,7 +3,7 @@ against the ground truth, and where each class's symbols went."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 import matplotlib.pyplot as plt
@@ -309,15 +309,16 @@ def detections(image: np.ndarray, page: Page, found: Sequence[Detection],
 def ap_bars(table: pd.DataFrame) -> Figure:
     """AP at IoU 0.5 and 0.25 per class with test symbols, most frequent first (the
     detector's AP table: ``train``, ``test``, ``AP50``, ``AP25``)."""
-    present = table[table["test"] > 0].sort_values("train", ascending=False)
+    by = "train" if "train" in table else "test"
+    present = table[table["test"] > 0].sort_values(by, ascending=False)
     fig, ax = plots.figure(figsize=(10, 3.8))
     where = np.arange(len(present))
     ax.bar(where - 0.2, present["AP50"], 0.4, color="#0072B2", label="AP at IoU 0.5")
     ax.bar(where + 0.2, present["AP25"], 0.4, color="#D55E00", label="AP at IoU 0.25")
-    ax.set_xticks(where, [f"{name}\n({n:,.0f})" for name, n in present["train"].items()],
+    ax.set_xticks(where, [f"{name}\n({n:,.0f})" for name, n in present[by].items()],
                   rotation=45, ha="right", fontsize=8)
     ax.set(ylim=(0, 1.05), ylabel="average precision",
-           title="AP per class, most frequent first (training symbols in brackets)")
+           title=f"AP per class, most frequent first ({by} symbols in brackets)")
     ax.legend(loc="upper right")
     return fig
 
@@ -331,10 +332,18 @@ def confusion_figure(counts: pd.DataFrame) -> Figure:
 
 
 def schedule_losses(comparison: ScheduleComparison) -> Figure:
-    """Held-out energy and class loss per epoch for each schedule, with dotted lines where
-    the staged schedule switches loss and the stage names over the first panel."""
-    histories, stages = comparison.histories(), comparison.stages
-    ends = list(comparison.stage_ends())
+    """Held-out energy and class loss per epoch for each schedule of a live run
+    (:func:`losses_by_schedule`)."""
+    return losses_by_schedule(comparison.histories(), comparison.stages,
+                              list(comparison.stage_ends()))
+
+
+def losses_by_schedule(histories: Mapping[str, History],
+                       stages: Sequence[tuple[str, int]], ends: Sequence[float]) -> Figure:
+    """Held-out energy and class loss per epoch for each schedule, with dotted lines at
+    ``ends``, where the staged schedule switches loss, and the ``stages``' names over the
+    first panel."""
+    ends = list(ends)
     fig, axes = plots.figure(1, 2, figsize=(11, 3.6))
     for ax, loss, label in ((axes[0], "loss_e", "energy"), (axes[1], "loss_c", "class")):
         for name, history in histories.items():

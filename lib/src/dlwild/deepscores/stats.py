@@ -35,6 +35,8 @@ from dlwild.deepscores.geometry import background_ratio
 from dlwild.deepscores.prose import Glued
 
 __all__ = [
+    "CORPUS",
+    "CORPUS_SOURCE",
     "IMBALANCE_SOURCE",
     "BackgroundTable",
     "PageStatistics",
@@ -66,6 +68,10 @@ TABLE_II: dict[str, dict[str, float]] = {
     },
 }
 """DeepScores' Table II as printed ("650k", "4m", "44m", "20k" written out)."""
+
+CORPUS_SOURCE = "Tuggener et al., DeepScores, ICPR 2018, Sect. 3 (the data set, as printed)"
+CORPUS: dict[str, float] = {"pages": 300_000, "classes": 123, "symbols": 80_000_000}
+"""DeepScores' size: ~300,000 pages, 123 classes, ~80 million labelled symbols."""
 
 IMBALANCE_SOURCE = "Tuggener et al., DeepScores, ICPR 2018, text on class imbalance"
 PAPER_TOP_CLASS = "noteheadBlack"
