@@ -37,3 +37,14 @@ def test_without_a_sweep_one_task_runs_here_and_bad_worker_counts_are_refused(mo
     assert tasks.scheduler_address() == "tcp://127.0.0.1:9"
     with pytest.raises(RuntimeError, match="no Dask scheduler answers at tcp://127.0.0.1:9"):
         tasks.run_one(power, (2, 2), {"offset": 0})
+
+
+def test_two_embedded_clusters_side_by_side_need_no_fixed_port():
+    """Chapters run side by side (``dlwild book --jobs``) may each start a cluster: neither
+    asks for the dashboard's port 8787, so none warns that it is taken."""
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", UserWarning)
+        with tasks.local_cluster(1) as first, tasks.local_cluster(1) as second:
+            assert first.scheduler_address != second.scheduler_address

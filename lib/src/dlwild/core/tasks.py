@@ -39,11 +39,14 @@ def _on_a_worker() -> bool:
 
 def local_cluster(workers: int) -> Any:
     """The book's embedded Dask cluster: ``workers`` processes of one thread each, no
-    dashboard, no memory limit (a full-width CNN may hold more than a worker's share)."""
+    dashboard, no memory limit (a full-width CNN may hold more than a worker's share). The
+    scheduler's HTTP server (health routes; it has one even without a dashboard) takes a free
+    port, so that clusters of chapters run side by side do not both ask for 8787."""
     from dask.distributed import LocalCluster
 
     return LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                        memory_limit=0, dashboard_address=None)
+                        memory_limit=0, dashboard_address=None,
+                        scheduler_kwargs={"dashboard_address": ":0"})
 
 
 @contextmanager
