@@ -13,9 +13,18 @@ import pytest
 from scores import CHORALE
 
 from dlwild.deepscores import geometry
-from dlwild.deepscores.engrave import annotate_svg, corpus_score, page_svgs, rasterise
+from dlwild.deepscores.classes import FONTS
+from dlwild.deepscores.engrave import (
+    _instance_fills,
+    _instance_raster,
+    _instance_svg,
+    annotate_svg,
+    corpus_score,
+    page_svgs,
+    rasterise,
+)
 from dlwild.deepscores.geometry import oriented_box
-from dlwild.deepscores.raster import render_rgb
+from dlwild.deepscores.raster import Fill, render_argb, render_fills, render_rgb
 from dlwild.deepscores.svg import SVG_NS, XLINK_NS, annotated_marks, glyph_defs, local_name
 
 
@@ -83,6 +92,59 @@ def test_instance_mask_is_the_slow_paths_bytes(chorale_svg):
     page = annotate_svg(chorale_svg, page_id="chorale-p01", font="Leipzig", piece=CHORALE)
     assert len(page.page.symbols) == len(annotated_marks(ET.fromstring(chorale_svg), "Leipzig"))
     assert np.array_equal(page.instance_mask, _slow_instance_mask(chorale_svg))
+
+
+@pytest.mark.parametrize("font", FONTS)
+def test_instance_fills_draw_the_instance_svgs_bytes(font):
+    # The instance raster drawn from its list of shapes is the one cairosvg draws from the
+    # instance SVG, in every font (glyph outlines, and ellipses: this chorale's first page has
+    # three).
+    piece = "bach/bwv10.7.mxl"
+    svg = page_svgs(corpus_score(piece), piece=piece, font=font, max_pages=1)[0]
+    root = ET.fromstring(svg)
+    marks = annotated_marks(root, font)
+    fills = _instance_fills(root, marks)
+    assert fills is not None and len(fills) == len(marks)
+    assert {f.d is None for f in fills} == {False, True}  # glyphs and ellipses both drawn
+    width, height = int(root.get("width")[:-2]), int(root.get("height")[:-2])
+    direct = render_fills(width, height, fills, "black")
+    assert np.array_equal(direct, render_argb(_instance_svg(root, marks, width, height), "black"))
+    assert len(np.unique(direct)) == len(marks) + 1  # every mark drew pixels of its own
+
+
+def test_render_fills_is_render_argb_of_the_shapes_svg():
+    fills = [Fill("matrix(1,0,0,1,3.5,2)", "#000001", d="M0 0 L20 0 L20 9 Z"),
+             Fill("matrix(0.7,0.3,-0.3,0.7,30,20) scale(1,-1)", "#0000ff",
+                  d="M0 0 C10 -15 20 5 12 -12 Z"),
+             Fill("matrix(1,0,0,1,0,0)", "#00ff00", ellipse=("45", "10", "6.5", "3.25"))]
+    body = "".join(
+        f'<path transform="{f.transform}" fill="{f.colour}" stroke="none" d="{f.d}"/>'
+        if f.d is not None else
+        '<ellipse cx="{}" cy="{}" rx="{}" ry="{}" '.format(*f.ellipse)
+        + f'transform="{f.transform}" fill="{f.colour}" stroke="none"/>' for f in fills)
+    svg = (f'<svg xmlns="{SVG_NS}" width="60px" height="40px" shape-rendering="crispEdges">'
+           f"{body}</svg>")
+    for background in ("black", "white"):
+        direct = render_fills(60, 40, fills, background)
+        assert np.array_equal(direct, render_argb(svg, background))
+        assert set(np.unique(direct).tolist()) >= {0xFF000001, 0xFF0000FF, 0xFF00FF00}
+    with pytest.raises(ValueError, match="either a path"):
+        Fill("matrix(1,0,0,1,0,0)", "#000001")
+    with pytest.raises(ValueError, match="cannot draw"):
+        render_fills(10, 10, [Fill("matrix(1,0,0,1,0,0)", "#000001", d="l 3 3")], "black")
+
+
+def test_a_glyph_of_several_paths_takes_the_svg_route(chorale_svg):
+    # A glyph that is not one bare path has no Fill: its page's instances are drawn from the
+    # instance SVG, the same pixels as before.
+    root = ET.fromstring(chorale_svg)
+    marks = annotated_marks(root, "Leipzig")
+    href = (marks[0].element.get(f"{{{XLINK_NS}}}href") or "").removeprefix("#")
+    glyph = glyph_defs(root)[href]
+    glyph.append(copy.deepcopy(glyph[0]))
+    assert _instance_fills(root, marks) is None
+    assert np.array_equal(_instance_raster(root, marks, 1167, 1650),
+                          render_argb(_instance_svg(root, marks, 1167, 1650), "black"))
 
 
 def test_quick_renderer_draws_what_cairosvg_draws():

@@ -39,7 +39,7 @@ import numpy as np
 from dlwild.deepscores.annotations import Box, Page, Symbol
 from dlwild.deepscores.classes import CLASS_IDS, FONTS
 from dlwild.deepscores.geometry import mask_points, oriented_boxes
-from dlwild.deepscores.raster import render_argb
+from dlwild.deepscores.raster import Fill, can_fill, render_argb, render_fills
 from dlwild.deepscores.svg import (
     SVG_NS,
     XLINK_NS,
@@ -227,7 +227,8 @@ def _instance_glyph(glyph: ET.Element, matrix: str, colour: str) -> str:
 
 def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: int) -> str:
     """An SVG with only ``marks``, mark i (1-based) filled with colour #i, aliasing off; glyphs
-    are inlined as paths (see :func:`_inline_uses`)."""
+    are inlined as paths (see :func:`_inline_uses`).  The reference for
+    :func:`_instance_fills`, and the route for a glyph that is not one bare path."""
     glyphs = glyph_defs(root)
     parts = [f'<svg xmlns="{SVG_NS}" width="{width}px" height="{height}px" '
              'shape-rendering="crispEdges">']
@@ -240,12 +241,48 @@ def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: i
                          f'ry="{el.get("ry")}" transform="{matrix}" fill="{colour}" '
                          'stroke="none"/>')
             continue
-        href = (el.get(f"{{{XLINK_NS}}}href") or el.get("href") or "").removeprefix("#")
-        if href not in glyphs:
-            raise EngraveError(f"glyph definition {href!r} is missing from the page SVG")
-        parts.append(_instance_glyph(glyphs[href], matrix, colour))
+        parts.append(_instance_glyph(glyphs[_glyph_href(el, glyphs)], matrix, colour))
     parts.append("</svg>")
     return "".join(parts)
+
+
+def _glyph_href(use: ET.Element, glyphs: dict[str, ET.Element]) -> str:
+    """The id of the glyph definition a ``<use>`` draws; EngraveError when it is missing."""
+    href = (use.get(f"{{{XLINK_NS}}}href") or use.get("href") or "").removeprefix("#")
+    if href not in glyphs:
+        raise EngraveError(f"glyph definition {href!r} is missing from the page SVG")
+    return href
+
+
+def _instance_fills(root: ET.Element, marks: Sequence[Mark]) -> list[Fill] | None:
+    """The shapes of :func:`_instance_svg` for :func:`~dlwild.deepscores.raster.render_fills`
+    (the same pixels, drawn without an SVG: about a third of a page's engraving time); None
+    when a glyph is not one bare path that it can draw."""
+    glyphs = glyph_defs(root)
+    fills = []
+    for i, mark in enumerate(marks, start=1):
+        matrix = "matrix(" + ",".join(f"{v:.9g}" for v in mark.matrix) + ")"
+        colour = f"#{i:06x}"
+        el = mark.element
+        if mark.code == "ellipse":
+            fills.append(Fill(matrix, colour, ellipse=tuple(
+                el.get(k) for k in ("cx", "cy", "rx", "ry"))))
+            continue
+        path = _glyph_path(glyphs[_glyph_href(el, glyphs)])
+        if path is None or not can_fill(path.get("d")):
+            return None
+        inner = path.get("transform")
+        fills.append(Fill(f"{matrix} {inner}" if inner else matrix, colour, d=path.get("d")))
+    return fills
+
+
+def _instance_raster(root: ET.Element, marks: Sequence[Mark], width: int,
+                     height: int) -> np.ndarray:
+    """The instance raster (0xFF000000 + i where mark i is drawn, opaque black elsewhere)."""
+    fills = _instance_fills(root, marks)
+    if fills is None:
+        return render_argb(_instance_svg(root, marks, width, height), "black")
+    return render_fills(width, height, fills, "black")
 
 
 def _oriented_boxes(instance_mask: np.ndarray, windows: Sequence[tuple[slice, slice] | None],
@@ -369,7 +406,7 @@ def annotate_svg(svg: str, *, page_id: str, font: str, piece: str = "",
     if len(marks) > np.iinfo(np.uint16).max:
         raise EngraveError(f"{page_id}: {len(marks)} symbols exceed the uint16 instance mask")
     image = rasterise(svg)
-    argb = render_argb(_instance_svg(root, marks, width, height), "black")
+    argb = _instance_raster(root, marks, width, height)
     instance_mask = argb.astype(np.uint16)  # colour #i on opaque black: 0xFF000000 + i
     lut = np.zeros(len(marks) + 1, dtype=np.uint8)
     lut[1:] = [CLASS_IDS[m.cls] for m in marks]
