@@ -3,9 +3,12 @@ regressed and cached sizes, its evaluation and the schedule comparison in number
 
 from __future__ import annotations
 
+import json
+
 from dataclasses import replace
 
 import numpy as np
+import pandas as pd
 import pytest
 import torch
 from scores import small_dataset
@@ -122,6 +125,11 @@ def test_evaluation_in_numbers_and_words():
     assert ev.zero_ap_text() == "The classes with AP 0 at IoU 0.5: b (1 test symbols: 1 missed)."
     record = ev.record()
     assert record["seconds_per_test_page"] == 1.5 and len(record["ap"]) == 3
+    # the live table is the one the page draws from the record, through JSON
+    from dlwild.deepscores.record import ap_table
+
+    saved = json.loads(json.dumps({"metrics": {"detector": record}}))
+    pd.testing.assert_frame_equal(ap_table(saved), table)
 
 
 def fake_detector(schedule: str, losses: list[float], steps: int = 100,

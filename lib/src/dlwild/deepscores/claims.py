@@ -7,9 +7,10 @@ trained detector is evaluated on real DeepScores pages a user supplies (``eval_p
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 
 import numpy as np
+import pandas as pd
 from scipy.stats import spearmanr
 
 from dlwild.core.report import Claim, Measured
@@ -34,6 +35,24 @@ TABLE_1_AP25 = {
 }
 
 AP_TOLERANCE = 0.10  # AP of one class on a few hundred test symbols
+
+
+def beside_table_1(ap_rows: Iterable[Mapping[str, object]], ap50_cached: Mapping[str, float],
+                   train_counts: Mapping[str, int] | None) -> pd.DataFrame:
+    """AP per learnt class (the rows of ``evaluate.APTable.rows``) at IoU 0.5 and 0.25 beside
+    Table 1's (NaN where it does not list the class), with the test symbols, the training
+    symbols when known, mAP and AP50 with cached box sizes: the live run's table and the
+    record's are this one."""
+    table = pd.DataFrame(list(ap_rows)).set_index("class").rename(
+        columns={"count": "test", "ap50": "AP50", "ap25": "AP25", "map": "mAP"})
+    table["AP50 cached"] = pd.Series(ap50_cached, dtype=float)
+    table["paper AP50"] = pd.Series(TABLE_1_AP50)
+    table["paper AP25"] = pd.Series(TABLE_1_AP25)
+    counts = ["test"]
+    if train_counts is not None:
+        table["train"] = pd.Series(train_counts)
+        counts = ["train", "test"]
+    return table[[*counts, "AP50", "paper AP50", "AP25", "paper AP25", "mAP", "AP50 cached"]]
 
 ABSOLUTE = [
     Claim("ds_classification_accuracy", paper="tuggener2018deepscores",

@@ -372,14 +372,7 @@ class DetectorEvaluation(Glued):
 
     def table(self) -> pd.DataFrame:
         """AP per class beside ISMIR 2018's Table 1, with training and test counts."""
-        table = self.ap.to_frame().rename(columns={"count": "test", "ap50": "AP50",
-                                                   "ap25": "AP25", "map": "mAP"})
-        table["train"] = pd.Series(self.train_counts)
-        table["AP50 cached"] = pd.Series(self.ap_cached.ap50)
-        table["paper AP50"] = pd.Series(claims.TABLE_1_AP50)
-        table["paper AP25"] = pd.Series(claims.TABLE_1_AP25)
-        return table[["train", "test", "AP50", "paper AP50", "AP25", "paper AP25", "mAP",
-                      "AP50 cached"]]
+        return claims.beside_table_1(self.ap.rows(), self.ap_cached.ap50, self.train_counts)
 
     def styled_table(self) -> Any:
         """:meth:`table` as the page shows it."""

@@ -52,17 +52,9 @@ def ap_table(record: Mapping[str, Any]) -> pd.DataFrame:
     """AP per learnt class at IoU 0.5 and 0.25 beside ISMIR 2018's Table 1 ("—" where the
     table does not list the class), with test symbols, mAP and AP50 with cached box sizes."""
     detector = record["metrics"]["detector"]
-    table = pd.DataFrame(detector["ap"]).set_index("class").rename(
-        columns={"count": "test", "ap50": "AP50", "ap25": "AP25", "map": "mAP"})
-    cached = {row["class"]: row["ap50"] for row in detector["ap_cached"]}
-    table["AP50 cached"] = pd.Series(cached)
-    table["paper AP50"] = pd.Series(claims.TABLE_1_AP50)
-    table["paper AP25"] = pd.Series(claims.TABLE_1_AP25)
-    counts = ["test"]
-    if "train_counts" in detector:  # records made before December 2026 lack it
-        table["train"] = pd.Series(detector["train_counts"])
-        counts = ["train", "test"]
-    return table[[*counts, "AP50", "paper AP50", "AP25", "paper AP25", "mAP", "AP50 cached"]]
+    return claims.beside_table_1(  # records made before December 2026 lack train_counts
+        detector["ap"], {row["class"]: row["ap50"] for row in detector["ap_cached"]},
+        detector.get("train_counts"))
 
 
 def confusion_counts(record: Mapping[str, Any]) -> pd.DataFrame | None:
