@@ -4,7 +4,6 @@ regressed and cached sizes, its evaluation and the schedule comparison in number
 from __future__ import annotations
 
 import json
-
 from dataclasses import replace
 
 import numpy as np

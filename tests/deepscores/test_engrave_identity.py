@@ -15,9 +15,14 @@ from scores import CHORALE
 from dlwild.deepscores import geometry
 from dlwild.deepscores.classes import FONTS
 from dlwild.deepscores.engrave import (
+    INTERLINE_PX,
+    UNIT,
+    EngraveError,
     _instance_fills,
     _instance_raster,
     _instance_svg,
+    _resize,
+    _toolkit,
     annotate_svg,
     corpus_score,
     page_svgs,
@@ -145,6 +150,49 @@ def test_a_glyph_of_several_paths_takes_the_svg_route(chorale_svg):
     assert _instance_fills(root, marks) is None
     assert np.array_equal(_instance_raster(root, marks, 1167, 1650),
                           render_argb(_instance_svg(root, marks, 1167, 1650), "black"))
+
+
+def _parsed_resize(svg: str, interline: float) -> str:
+    """The page sizing as first written: parse the page, set the attributes, write it out."""
+    root = ET.fromstring(svg)
+    inner = next(c for c in root if local_name(c.tag) == "svg")
+    _, _, vw, vh = (float(t) for t in inner.get("viewBox").split())
+    scale = interline / (2 * UNIT * 10)  # an interline is 2 * UNIT * 10 SVG units
+    root.set("width", f"{round(vw * scale)}px")
+    root.set("height", f"{round(vh * scale)}px")
+    inner.set("width", f"{vw * scale:.6f}")
+    inner.set("height", f"{vh * scale:.6f}")
+    inner.set("preserveAspectRatio", "xMinYMin meet")
+    return ET.tostring(root, encoding="unicode")
+
+
+@pytest.mark.parametrize("font", ["Leipzig", "Bravura"])
+def test_sizing_in_the_text_gives_the_parsed_pages_pixels_and_symbols(font):
+    piece = "bach/bwv10.7.mxl"
+    toolkit = _toolkit(font, (2100, 2970))
+    toolkit.loadData(corpus_score(piece))
+    raw = toolkit.renderToSVG(1)
+    quick = annotate_svg(_resize(raw, INTERLINE_PX, piece), page_id="p", font=font)
+    slow = annotate_svg(_parsed_resize(raw, INTERLINE_PX), page_id="p", font=font)
+    assert quick.page.symbols == slow.page.symbols and quick.page.width == slow.page.width
+    assert np.array_equal(quick.image, slow.image)
+    assert np.array_equal(quick.instance_mask, slow.instance_mask)
+
+
+def test_sizing_sets_only_the_two_viewports():
+    svg = ('<svg width="2100px" height="2970px" xmlns="http://www.w3.org/2000/svg" id="a">'
+           '<desc>x</desc><svg class="page-margin definition-scale" viewBox="0 0 21000 29700" '
+           'stroke-width="3"><path d="M0 0"/><svg class="other" width="7"/></svg></svg>')
+    sized = ET.fromstring(_resize(svg, 10.0, "piece"))  # 1 px = 18 units (UNIT = 9)
+    assert (sized.get("width"), sized.get("height"), sized.get("id")) == ("1167px", "1650px", "a")
+    inner = sized[1]
+    assert (inner.get("width"), inner.get("height")) == ("1166.666667", "1650.000000")
+    assert inner.get("preserveAspectRatio") == "xMinYMin meet"
+    assert inner.get("stroke-width") == "3" and inner[1].get("width") == "7"
+    with pytest.raises(EngraveError, match="piece: Verovio SVG without"):
+        _resize(svg.replace(' viewBox="0 0 21000 29700"', ""), 10.0, "piece")
+    with pytest.raises(EngraveError, match="without its definition-scale"):
+        _resize("<svg><g/></svg>", 10.0, "piece")
 
 
 def test_quick_renderer_draws_what_cairosvg_draws():

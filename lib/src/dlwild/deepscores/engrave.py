@@ -343,22 +343,48 @@ def _check_xml(score: str, piece: str) -> None:
             raise EngraveError(f"{piece}: malformed score XML ({exc})") from exc
 
 
+_SVG_START = re.compile(r"<svg\b[^>]*>")
+
+
+def _attribute(tag: str, name: str) -> str | None:
+    """The value of attribute ``name`` in an XML start tag (double-quoted, as Verovio writes
+    them), or None."""
+    found = re.search(rf'\s{name}="([^"]*)"', tag)
+    return None if found is None else found.group(1)
+
+
+def _with_attributes(tag: str, values: dict[str, str]) -> str:
+    """The start tag with each of ``values`` set: replaced where present, else added."""
+    for name, value in values.items():
+        if _attribute(tag, name) is None:
+            tag = f'{tag[:-1]} {name}="{value}">'
+        else:
+            tag = re.sub(rf'(\s{name}=)"[^"]*"', lambda m, v=value: f'{m.group(1)}"{v}"', tag,
+                         count=1)
+    return tag
+
+
 def _resize(svg: str, interline: float, piece: str) -> str:
     """Verovio's page SVG sized so one interline (2 * UNIT * 10 SVG units) is ``interline``
-    pixels: root width/height in whole pixels, the drawing's viewport pinned top-left."""
-    root = ET.fromstring(svg)
-    scale = interline / (2 * UNIT * 10)
-    inner = next((c for c in root if local_name(c.tag) == "svg"
-                  and "definition-scale" in (c.get("class") or "").split()), None)
-    if inner is None or not inner.get("viewBox"):
+    pixels: root width/height in whole pixels, the drawing's viewport pinned top-left.  Only
+    the two start tags change, in the text (parsing and writing the whole page took about a
+    tenth of its engraving time)."""
+    tags = _SVG_START.finditer(svg)
+    root = next(tags, None)
+    inner = next((t for t in tags if "definition-scale" in (
+        _attribute(t.group(0), "class") or "").split()), None)
+    view_box = None if inner is None else _attribute(inner.group(0), "viewBox")
+    if root is None or not view_box:
         raise EngraveError(f"{piece}: Verovio SVG without its definition-scale viewBox")
-    _, _, vw, vh = (float(t) for t in re.split(r"[\s,]+", inner.get("viewBox").strip()))
-    root.set("width", f"{round(vw * scale)}px")
-    root.set("height", f"{round(vh * scale)}px")
-    inner.set("width", f"{vw * scale:.6f}")
-    inner.set("height", f"{vh * scale:.6f}")
-    inner.set("preserveAspectRatio", "xMinYMin meet")
-    return ET.tostring(root, encoding="unicode")
+    scale = interline / (2 * UNIT * 10)
+    _, _, vw, vh = (float(t) for t in re.split(r"[\s,]+", view_box.strip()))
+    outer = _with_attributes(root.group(0), {"width": f"{round(vw * scale)}px",
+                                             "height": f"{round(vh * scale)}px"})
+    drawing = _with_attributes(inner.group(0), {
+        "width": f"{vw * scale:.6f}", "height": f"{vh * scale:.6f}",
+        "preserveAspectRatio": "xMinYMin meet"})
+    return "".join([svg[:root.start()], outer, svg[root.end():inner.start()], drawing,
+                    svg[inner.end():]])
 
 
 def page_svgs(score: str, *, piece: str, font: str = "Leipzig",
