@@ -5,8 +5,11 @@
    against Debian's LilyPond, the engraver the original DeepScores used
    (``musicxml2ly`` + ``lilypond --png``; skipped with a note when not installed:
    ``apt-get install lilypond``). Baseline: LilyPond; target: the full Verovio path
-   (annotated pages: image, boxes, masks) at least 5x LilyPond's bare PNG pages per second
-   (December 2026, 4 chorales, under load: 2.37 against 0.61 pages/s, 3.9x).
+   (annotated pages: image, boxes, masks) at least 5x LilyPond's bare PNG pages per second,
+   as the median ratio of alternating rounds (the machine's speed drifts between them).
+   December 2026, 4 chorales, machine otherwise idle: 2.22 against 0.43 pages/s, 4.85x
+   (five rounds: 4.53 to 7.03); 3.9x before the instance masks were drawn without an SVG
+   and pages sized in their text.
 2. The detector: inference (forward pass) and decoding time per page, at the engraver's
    interline of 10 px and at half that scale (the original DWD's 0.5), for the quick-scale
    network, each in its own subprocess so that its peak memory (maxrss) is its own.

@@ -102,7 +102,7 @@ SETTINGS = {
     # with 3 residual blocks on 800 patches per class for 3 epochs (the paper-like one: 40
     # wide, 12 blocks, 3,000 patches, 10 epochs; a step 2.8 s against ~40 s), and the
     # detectors evaluated on 100 of the ~1,000 test pages, spread over pieces and fonts (a
-    # full page through the 16-wide detector takes ~16 s). Forecast (December 2026): 6.3 h.
+    # full page through the 16-wide detector takes ~16 s). Forecast (December 2026): 5.3 h.
     "full": Settings(
         pieces=None, fonts=PAPER_SIZED.fonts, detector_scale=1.0, detector_classes=20,
         crop=(256, 256), crops_per_page=4, steps=10_000, width=16, optimizer="adam",
