@@ -225,6 +225,11 @@ def _instance_glyph(glyph: ET.Element, matrix: str, colour: str) -> str:
                     *(ET.tostring(child, encoding="unicode") for child in glyph), "</g>"])
 
 
+def _instance_paint(i: int, mark: Mark) -> tuple[str, str]:
+    """Mark i's (1-based) placement as an SVG ``matrix(...)`` and its instance colour #i."""
+    return "matrix(" + ",".join(f"{v:.9g}" for v in mark.matrix) + ")", f"#{i:06x}"
+
+
 def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: int) -> str:
     """An SVG with only ``marks``, mark i (1-based) filled with colour #i, aliasing off; glyphs
     are inlined as paths (see :func:`_inline_uses`).  The reference for
@@ -233,8 +238,7 @@ def _instance_svg(root: ET.Element, marks: Sequence[Mark], width: int, height: i
     parts = [f'<svg xmlns="{SVG_NS}" width="{width}px" height="{height}px" '
              'shape-rendering="crispEdges">']
     for i, mark in enumerate(marks, start=1):
-        matrix = "matrix(" + ",".join(f"{v:.9g}" for v in mark.matrix) + ")"
-        colour = f"#{i:06x}"
+        matrix, colour = _instance_paint(i, mark)
         el = mark.element
         if mark.code == "ellipse":
             parts.append(f'<ellipse cx="{el.get("cx")}" cy="{el.get("cy")}" rx="{el.get("rx")}" '
@@ -261,8 +265,7 @@ def _instance_fills(root: ET.Element, marks: Sequence[Mark]) -> list[Fill] | Non
     glyphs = glyph_defs(root)
     fills = []
     for i, mark in enumerate(marks, start=1):
-        matrix = "matrix(" + ",".join(f"{v:.9g}" for v in mark.matrix) + ")"
-        colour = f"#{i:06x}"
+        matrix, colour = _instance_paint(i, mark)
         el = mark.element
         if mark.code == "ellipse":
             fills.append(Fill(matrix, colour, ellipse=tuple(

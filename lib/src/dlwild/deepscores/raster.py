@@ -214,14 +214,17 @@ def render_argb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
 
     surface = _surface_class(quick)(Tree(bytestring=svg.encode("utf-8")), None, 96,
                                     background_color=background)
-    cairo_surface = surface.cairo
-    cairo_surface.flush()
-    height, width = cairo_surface.get_height(), cairo_surface.get_width()
-    stride = cairo_surface.get_stride()
-    words = np.frombuffer(cairo_surface.get_data(), dtype=np.uint32)
-    argb = words.reshape(height, stride // 4)[:, :width].copy()
+    argb = _words(surface.cairo)
     surface.finish()
     return argb
+
+
+def _words(cairo_surface) -> np.ndarray:
+    """A flushed copy of an ARGB32 cairo image surface's pixels as (H, W) uint32 words."""
+    cairo_surface.flush()
+    height, width = cairo_surface.get_height(), cairo_surface.get_width()
+    words = np.frombuffer(cairo_surface.get_data(), dtype=np.uint32)
+    return words.reshape(height, cairo_surface.get_stride() // 4)[:, :width].copy()
 
 
 def render_rgb(svg: str, background: str, *, quick: bool = True) -> np.ndarray:
@@ -279,10 +282,8 @@ def render_fills(width: int, height: int, fills: list[Fill], background: str) ->
     context.clip()
     context.set_source_rgba(*color(background))
     context.paint()
-    context.set_miter_limit(4.0)
     context.set_antialias(cairo.ANTIALIAS_NONE)
     holder = _Context(context)
-    colours: dict[str, tuple[float, ...]] = {}
     for fill in fills:
         context.save()
         transform(holder, fill.transform)
@@ -296,14 +297,9 @@ def render_fills(width: int, height: int, fills: list[Fill], background: str) ->
         else:
             cx, cy, rx, ry = fill.ellipse
             ellipse(holder, {"cx": cx, "cy": cy, "rx": rx, "ry": ry})
-        if fill.colour not in colours:
-            colours[fill.colour] = color(fill.colour)
-        context.set_source_rgba(*colours[fill.colour])
+        context.set_source_rgba(*color(fill.colour))
         context.fill()
         context.restore()
-    surface.flush()
-    stride = surface.get_stride()
-    words = np.frombuffer(surface.get_data(), dtype=np.uint32)
-    argb = words.reshape(int(height), stride // 4)[:, :int(width)].copy()
+    argb = _words(surface)
     surface.finish()
     return argb
