@@ -195,6 +195,22 @@ def test_two_schedules_train_side_by_side_and_load_like_one(tmp_path, monkeypatc
     assert [d.params["schedule"] for d in again] == ["paper", "joint"]
 
 
+def test_detectors_train_one_after_the_other_when_copies_of_the_pages_do_not_fit(
+        tmp_path, monkeypatch, capsys):
+    work = dd.DetectorPages.of(small_dataset(), TINY)
+    size = dd.page_bytes(work)
+    assert size == sum(image.nbytes for image, _ in work.train + work.test) > 0
+    monkeypatch.setattr(dd, "available_memory", lambda: 8 * size)  # 2 copies x 2 travel x 2
+    assert dd.copies_fit(work, 2) and not dd.copies_fit(work, 3)
+    monkeypatch.setattr(dd, "available_memory", lambda: 8 * size - 1)
+    started = dd.start_detectors(work, TINY, seed=0, device="cpu", schedules=("joint", "paper"),
+                                 store=ArtifactCache(tmp_path), workers=2)
+    assert started.pool is None and not started.jobs  # no process gets a copy
+    assert "one after the other" in capsys.readouterr().out
+    joint, paper = started.result(progress=False)  # trained here, when collected
+    assert (joint.params["schedule"], paper.params["schedule"]) == ("joint", "paper")
+
+
 def test_the_detectors_test_sample_spreads_over_pieces_and_fonts():
     from types import SimpleNamespace
 

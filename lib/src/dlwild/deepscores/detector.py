@@ -4,6 +4,7 @@ evaluation (AP per class with regressed and with cached box sizes, where symbols
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -261,13 +262,44 @@ class DetectorTraining:
                 for name in self.schedules]
 
 
+def page_bytes(pages: DetectorPages) -> int:
+    """Bytes of the page images a worker process receives a copy of."""
+    return sum(image.nbytes for image, _ in [*pages.train, *pages.test])
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new processes now (Linux: MemAvailable)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+
+
+def copies_fit(pages: DetectorPages, workers: int) -> bool:
+    """Whether ``workers`` processes can each get the pages: each copy is held twice while it
+    travels (pickled here, unpickled there), and half the available memory is left for
+    training.  At full scale (about 5 GB of pages) they do not, on a 24 GB machine: the
+    detectors then train one after the other in this process (the forecast's assumption)."""
+    return 2 * workers * page_bytes(pages) <= available_memory() // 2
+
+
+def _gigabytes(n: int) -> str:
+    return f"{n / 1e9:.1f} GB"
+
+
 def start_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
                     device: torch.device | str, schedules: Sequence[str], store: Any = None,
                     workers: int | None = None) -> DetectorTraining:
     """Start one detector per schedule (see :func:`train_detector`). On a CPU those not
     cached yet train side by side, one process each with the cores shared among them (small
     convolutions use two cores better as two processes than as two threads of one); this
-    returns at once, and :meth:`DetectorTraining.result` collects them."""
+    returns at once, and :meth:`DetectorTraining.result` collects them. When a copy of the
+    pages for each process does not fit in memory (:func:`copies_fit`) they train one after
+    the other in this process instead, when collected."""
     missing = []
     for name in schedules:
         try:
@@ -278,6 +310,12 @@ def start_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
     training = DetectorTraining(pages, settings, seed, device, tuple(schedules), store)
     cores = default_workers()
     workers = min(len(missing), cores) if workers is None else workers
+    if len(missing) > 1 and workers > 1 and not copies_fit(pages, workers):
+        print(f"training the {' and the '.join(missing)} detector one after the other: a copy "
+              f"of the {_gigabytes(page_bytes(pages))} of pages for each of {workers} processes "
+              f"does not fit in the {_gigabytes(available_memory())} of memory available",
+              flush=True)
+        workers = 1
     if len(missing) > 1 and workers > 1 and torch.device(device).type == "cpu":
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
