@@ -252,3 +252,12 @@ def test_undefined_metrics_become_null_and_pass_the_contract():
         "ap": [{"class": "a", "ap50": None}, {"class": "b", "ap50": 0.5}],
         "rho": None, "n": 3, "inf": [None, 1.0], "name": "x"}
     assert undefined_as_null(np.float32(0.25)) == 0.25
+
+
+def test_available_memory_lies_between_nothing_and_the_whole_machine():
+    import os
+
+    from dlwild.core.hardware import available_memory
+
+    total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    assert 0 < available_memory() <= total

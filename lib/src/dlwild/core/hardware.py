@@ -10,7 +10,7 @@ from typing import Any
 
 import torch
 
-__all__ = ["hardware_name", "hardware_record", "to_device"]
+__all__ = ["available_memory", "hardware_name", "hardware_record", "to_device"]
 
 
 def hardware_name(device: torch.device) -> str:
@@ -21,6 +21,19 @@ def hardware_name(device: torch.device) -> str:
     cpu = platform.processor() or platform.machine() or "CPU"
     threads = torch.get_num_threads()
     return f"{cpu} CPU ({threads} thread{'' if threads == 1 else 's'})"
+
+
+def available_memory() -> int:
+    """Bytes of memory available to new processes now (Linux: MemAvailable, which counts
+    reclaimable caches; elsewhere the free pages)."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except OSError:
+        pass
+    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
 
 
 def hardware_record(device: torch.device | None = None) -> dict[str, Any]:

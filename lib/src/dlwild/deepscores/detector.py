@@ -4,7 +4,6 @@ evaluation (AP per class with regressed and with cached box sizes, where symbols
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -19,6 +18,7 @@ from torch import nn
 from dlwild.core import train
 from dlwild.core.chapter import training_data
 from dlwild.core.claims import format_value
+from dlwild.core.hardware import available_memory
 from dlwild.deepscores import claims, watershed
 from dlwild.deepscores.annotations import Page, class_counts
 from dlwild.deepscores.chapter import CHAPTER
@@ -267,18 +267,6 @@ def page_bytes(pages: DetectorPages) -> int:
     return sum(image.nbytes for image, _ in [*pages.train, *pages.test])
 
 
-def available_memory() -> int:
-    """Bytes of memory available to new processes now (Linux: MemAvailable)."""
-    try:
-        with open("/proc/meminfo") as meminfo:
-            for line in meminfo:
-                if line.startswith("MemAvailable:"):
-                    return int(line.split()[1]) * 1024
-    except OSError:
-        pass
-    return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
-
-
 def copies_fit(pages: DetectorPages, workers: int) -> bool:
     """Whether ``workers`` processes can each get the pages: each copy is held twice while it
     travels (pickled here, unpickled there), and half the available memory is left for
@@ -310,13 +298,14 @@ def start_detectors(pages: DetectorPages, settings: Settings, *, seed: int,
     training = DetectorTraining(pages, settings, seed, device, tuple(schedules), store)
     cores = default_workers()
     workers = min(len(missing), cores) if workers is None else workers
-    if len(missing) > 1 and workers > 1 and not copies_fit(pages, workers):
+    side_by_side = len(missing) > 1 and workers > 1 and torch.device(device).type == "cpu"
+    if side_by_side and not copies_fit(pages, workers):
         print(f"training the {' and the '.join(missing)} detector one after the other: a copy "
               f"of the {_gigabytes(page_bytes(pages))} of pages for each of {workers} processes "
               f"does not fit in the {_gigabytes(available_memory())} of memory available",
               flush=True)
-        workers = 1
-    if len(missing) > 1 and workers > 1 and torch.device(device).type == "cpu":
+        side_by_side = False
+    if side_by_side:
         import multiprocessing
         from concurrent.futures import ProcessPoolExecutor
 
