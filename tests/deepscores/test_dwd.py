@@ -153,6 +153,29 @@ def test_crops_dataset_is_reproducible_per_epoch_and_pads_small_pages():
     assert x.shape == (1, 64, 64) and x[:, 50:].abs().sum() == 0 and x[:, :, 30:].abs().sum() == 0
 
 
+def test_short_epochs_take_turns_through_the_passes_over_all_crops():
+    # three pages, two crops each: a pass of 6 crops; epochs of 4 run through the passes
+    pages = [(np.full((120, 120), 255, np.uint8), grid_page(n, size=120)) for n in (1, 2, 3)]
+    whole = DWDCrops(pages, IDS, crop=(64, 64), crops_per_page=2, seed=3, focus=0.5)
+    short = DWDCrops(pages, IDS, crop=(64, 64), crops_per_page=2, seed=3, focus=0.5,
+                     per_epoch=4)
+    assert (len(whole), len(short), short.per_pass) == (6, 4, 6)
+    seen = []
+    for epoch in range(3):  # 12 crops: exactly two passes
+        short.set_epoch(epoch)
+        seen += [short[i]["energy"] for i in range(len(short))]
+    expected = []
+    for epoch in range(2):
+        whole.set_epoch(epoch)
+        expected += [whole[i]["energy"] for i in range(len(whole))]
+    assert all(torch.equal(a, b) for a, b in zip(seen, expected, strict=True))
+    with pytest.raises(IndexError):
+        short[4]
+    assert len(DWDCrops(pages, IDS, crops_per_page=2, per_epoch=100)) == 6
+    with pytest.raises(ValueError, match="per_epoch"):
+        DWDCrops(pages, IDS, per_epoch=0)
+
+
 def test_focused_crops_balance_the_classes():
     # 200 noteheads spread over a 1000 x 1000 page and one clef in a corner
     rng = np.random.default_rng(0)

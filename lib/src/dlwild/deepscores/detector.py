@@ -192,10 +192,11 @@ def _detector(pages: DetectorPages, settings: Settings, *, seed: int,
     classes = list(pages.classes)
     config = TargetConfig(e_max=settings.e_max)
     crops = DWDCrops(pages.train, class_index(classes), crop=settings.crop, config=config,
-                     crops_per_page=settings.crops_per_page, seed=seed, focus=settings.focus)
+                     crops_per_page=settings.crops_per_page, seed=seed, focus=settings.focus,
+                     per_epoch=settings.epoch_crops)
     epochs = max(1, round(settings.steps / len(crops)))
     params = {"classes": classes, "schedule": schedule, "steps": epochs * len(crops),
-              "epochs": epochs, "crop": list(settings.crop),
+              "epochs": epochs, "epoch_crops": len(crops), "crop": list(settings.crop),
               "crops_per_page": settings.crops_per_page, "focus": settings.focus,
               "width": settings.width, "e_max": settings.e_max,
               "optimizer": settings.optimizer, "lr": settings.lr,

@@ -179,6 +179,9 @@ class DWDCrops(Dataset):
     ``crop`` = (H, W) crop of page ``index % len(items)``; pages smaller than the crop are
     padded with blank paper.  The crop position is drawn from ``(seed, epoch, index)``, so an
     epoch is reproducible and :func:`fit` draws new crops each epoch via ``set_epoch``.
+    ``per_epoch``: an epoch of only this many crops, the epochs taking turns through the
+    passes over all pages' crops (a pass draws its crops as an epoch would without it), so a
+    run on many pages still has a learning curve and a checkpoint every ``per_epoch`` steps.
     Samples: ``image`` (1, H, W) float, ``energy`` and ``cls`` (H, W) int64, ``box`` (2, H, W).
 
     ``focus``: the share of crops placed around a symbol of a class drawn uniformly from the
@@ -197,6 +200,7 @@ class DWDCrops(Dataset):
         crops_per_page: int = 1,
         seed: int = 0,
         focus: float = 0.0,
+        per_epoch: int | None = None,
     ) -> None:
         if not items:
             raise ValueError("DWDCrops needs at least one (image, page) pair")
@@ -204,6 +208,8 @@ class DWDCrops(Dataset):
             raise ValueError(f"focus must lie in [0, 1], got {focus!r}")
         if crops_per_page < 1:
             raise ValueError(f"crops_per_page must be >= 1, got {crops_per_page!r}")
+        if per_epoch is not None and per_epoch < 1:
+            raise ValueError(f"per_epoch must be >= 1 (or None), got {per_epoch!r}")
         self.items = list(items)
         self.class_ids = dict(class_ids)
         self.crop = crop
@@ -211,6 +217,7 @@ class DWDCrops(Dataset):
         self.crops_per_page = crops_per_page
         self.seed = seed
         self.focus = focus
+        self.per_epoch = per_epoch
         self.epoch = 0
         # per page: class -> centres (x, y) of its symbols, for focused crops
         self._centres = []
@@ -225,13 +232,21 @@ class DWDCrops(Dataset):
         """Draw this epoch's crops (called by :func:`fit` before each epoch)."""
         self.epoch = epoch
 
-    def __len__(self) -> int:
+    @property
+    def per_pass(self) -> int:
+        """Crops in one pass over the pages: ``crops_per_page`` of each."""
         return len(self.items) * self.crops_per_page
 
+    def __len__(self) -> int:
+        return self.per_pass if self.per_epoch is None else min(self.per_epoch, self.per_pass)
+
     def __getitem__(self, index: int) -> dict[str, torch.Tensor]:
+        if not 0 <= index < len(self):
+            raise IndexError(f"crop {index} of an epoch of {len(self)}")
+        passes, index = divmod(self.epoch * len(self) + index, self.per_pass)
         image, page = self.items[index % len(self.items)]
         centres = self._centres[index % len(self.items)]
-        rng = np.random.default_rng([self.seed, self.epoch, index])
+        rng = np.random.default_rng([self.seed, passes, index])
         ch, cw = self.crop
         h, w = image.shape[:2]
         if self.focus > 0 and centres and rng.random() < self.focus:

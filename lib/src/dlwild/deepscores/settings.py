@@ -34,8 +34,10 @@ class Settings:
     px, split by piece. Detector: works on pages rescaled by
     ``detector_scale`` (relative to the engraver's 10 px interline), learns the
     ``detector_classes`` most frequent training classes from random ``crop`` crops
-    (``crops_per_page`` per page and epoch; a share ``focus`` of them class-balanced, see
-    :class:`~dlwild.deepscores.dwd_targets.DWDCrops`) for ``steps`` iterations of batch 1,
+    (``crops_per_page`` per page and pass over the pages; a share ``focus`` of them
+    class-balanced, see :class:`~dlwild.deepscores.dwd_targets.DWDCrops`) for ``steps``
+    iterations of batch 1 in epochs of at most ``epoch_crops`` crops (None: a pass; on
+    thousands of pages a pass is hours, without a checkpoint or a point of the learning curve),
     watched on ``val_crops`` crops per test page, evaluated on ``detector_test_pages`` test
     pages spread over pieces and fonts (None: all; see ``detector.test_sample``).
     Classifier: the ``classifier_classes`` most frequent classes, at most
@@ -70,6 +72,7 @@ class Settings:
     corpus: str = "bach"
     per_composer: int | None = None
     max_pages_per_piece: int | None = None
+    epoch_crops: int | None = None
 
     def as_dict(self) -> dict[str, Any]:
         """The settings as plain JSON values (for the results record)."""
@@ -98,7 +101,9 @@ SETTINGS = {
     # night does not reach: at most 40 pieces per composer and 4 pages per piece (music21's
     # corpus holds 1,318 Palestrina movements among ~2,000 scores, some of 20 pages), a
     # detector 16 channels wide on 256 x 256 crops for 2 x 10,000 steps (the paper: 32 wide,
-    # 512 x 512, 2 x 30,000; a step here 0.7 s against ~7 s), a classifier 16 channels wide
+    # 512 x 512, 2 x 30,000; a step here 0.7 s against ~7 s) in 8 epochs of 1,250 crops (one
+    # pass over the ~2,800 training pages' 4 crops each would be a single epoch of ~2 h: no
+    # learning curve, and nothing kept when a run stops in it), a classifier 16 channels wide
     # with 3 residual blocks on 800 patches per class for 3 epochs (the paper-like one: 40
     # wide, 12 blocks, 3,000 patches, 10 epochs; a step 2.8 s against ~40 s), and the
     # detectors evaluated on 100 of the ~1,000 test pages, spread over pieces and fonts (a
@@ -108,7 +113,8 @@ SETTINGS = {
         crop=(256, 256), crops_per_page=4, steps=10_000, width=16, optimizer="adam",
         lr=1e-3, classifier_classes=40, patches_per_class=800, patch_size=(220, 120),
         classifier_epochs=3, classifier_width=16, classifier_blocks=(1, 1, 1), focus=0.5,
-        detector_test_pages=100, corpus="all", per_composer=40, max_pages_per_piece=4),
+        detector_test_pages=100, corpus="all", per_composer=40, max_pages_per_piece=4,
+        epoch_crops=1250),
     # About four minutes on 2 CPU cores with a cold cache (870 s with the settings before:
     # 12 chorales, a 16-wide detector trained twice for 800 steps on 192 x 192 crops, a
     # 6-block classifier on 400 patches per class). 10 chorales in two fonts, engraved in
