@@ -208,6 +208,20 @@ def test_quick_renderer_draws_what_cairosvg_draws():
         assert (quick != quick[0, 0]).any()
 
 
+def test_replayed_calls_check_cairos_status_once_at_the_end():
+    # the C calls without cairocffi's check after each: an error on the way still raises
+    import cairocffi
+    from cairocffi import cairo as lib
+
+    from dlwild.deepscores.raster import _native_calls, _replay
+
+    context = cairocffi.Context(cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 8, 8))
+    _replay(context, _native_calls("M1 1 L6 6 z"))
+    assert context.copy_path() == [(0, (1.0, 1.0)), (1, (6.0, 6.0)), (3, ()), (0, (1.0, 1.0))]
+    with pytest.raises(cairocffi.CairoError, match="RESTORE"):
+        _replay(context, ((lib.cairo_restore, ()), (lib.cairo_line_to, (2.0, 2.0))))
+
+
 def _all_corners(mask: np.ndarray) -> np.ndarray:
     """Every corner of every pixel square of ``mask``: what oriented_box first took."""
     rows, cols = np.nonzero(mask)

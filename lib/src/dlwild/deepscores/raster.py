@@ -79,16 +79,40 @@ def _path_calls(d: str) -> tuple[tuple[str, tuple], ...] | None:
     return tuple(surface.context.calls)
 
 
+@functools.lru_cache(maxsize=8192)
+def _native_calls(d: str) -> tuple[tuple[object, tuple], ...] | None:
+    """:func:`_path_calls` as cairo's own C functions (cairocffi's methods for these segments
+    call them and then check the status; :func:`_replay` checks once)."""
+    calls = _path_calls(d)
+    if calls is None:
+        return None
+    from cairocffi import cairo as lib
+
+    return tuple((getattr(lib, f"cairo_{name}"), args) for name, args in calls)
+
+
+def _replay(context, calls: tuple[tuple[object, tuple], ...]) -> None:
+    """Make the calls of :func:`_native_calls` on a cairocffi ``context``: the same C calls
+    as its methods, with the status checked after the last instead of after each (a cairo
+    error is sticky: a context in error ignores later calls and keeps the first error)."""
+    pointer = context._pointer
+    for function, args in calls:
+        function(pointer, *args)
+    context._check_status()
+
+
 def _quick_surface_class():
     """:class:`cairosvg.surface.PNGSurface` with a quick ``draw`` for plain path leaves (made
     on first use: cairosvg is imported lazily)."""
     import cairocffi as cairo
+    from cairocffi import cairo as lib
     from cairosvg.helpers import PointError, paint, size, transform
     from cairosvg.path import path
     from cairosvg.surface import SHAPE_ANTIALIAS, PNGSurface
 
     class QuickSurface(PNGSurface):
-        """PNGSurface drawing plain ``<path>`` leaves with cairosvg's calls, minus its detours."""
+        """PNGSurface drawing plain ``<path>`` leaves with cairosvg's calls, minus its detours
+        (among them cairocffi's status check after each call: see :func:`_replay`)."""
 
         def __init__(self, *args, **kwargs) -> None:
             self._paints: dict[tuple[str, str | None], bool] = {}
@@ -106,22 +130,25 @@ def _quick_surface_class():
             old_parent, old_font_size = self.parent_node, self.font_size
             self.parent_node = node
             self.font_size = self._font_size(node.get("font-size", "12pt"))
+            # cairocffi's methods for these calls are the C call and a status check; the
+            # status is checked once at the end (see _replay)
             context = self.context
-            context.save()
+            cr = context._pointer
+            lib.cairo_save(cr)
             transform(self, node.get("transform"))
             opacity = float(node.get("opacity", 1))
-            context.move_to(size(self, node.get("x"), "x"), size(self, node.get("y"), "y"))
+            lib.cairo_move_to(cr, size(self, node.get("x"), "x"), size(self, node.get("y"), "y"))
             line_cap = node.get("stroke-linecap")
             if line_cap == "square":
-                context.set_line_cap(cairo.LINE_CAP_SQUARE)
+                lib.cairo_set_line_cap(cr, cairo.LINE_CAP_SQUARE)
             if line_cap == "round":
-                context.set_line_cap(cairo.LINE_CAP_ROUND)
+                lib.cairo_set_line_cap(cr, cairo.LINE_CAP_ROUND)
             join = node.get("stroke-linejoin")
             if join == "round":
-                context.set_line_join(cairo.LINE_JOIN_ROUND)
+                lib.cairo_set_line_join(cr, cairo.LINE_JOIN_ROUND)
             if join == "bevel":
-                context.set_line_join(cairo.LINE_JOIN_BEVEL)
-            context.set_miter_limit(float(node.get("stroke-miterlimit", 4)))
+                lib.cairo_set_line_join(cr, cairo.LINE_JOIN_BEVEL)
+            lib.cairo_set_miter_limit(cr, float(node.get("stroke-miterlimit", 4)))
             self._segments(node)
             stroke_opacity = float(node.get("stroke-opacity", 1))
             fill_opacity = float(node.get("fill-opacity", 1))
@@ -130,23 +157,25 @@ def _quick_surface_class():
                 fill_opacity *= opacity
             visible = (node.get("display", "inline") != "none"
                        and node.get("visibility", "visible") != "hidden")
-            context.set_antialias(SHAPE_ANTIALIAS.get(node.get("shape-rendering"),
-                                                      cairo.ANTIALIAS_DEFAULT))
+            lib.cairo_set_antialias(cr, SHAPE_ANTIALIAS.get(node.get("shape-rendering"),
+                                                            cairo.ANTIALIAS_DEFAULT))
             if visible:
-                context.save()
+                lib.cairo_save(cr)
                 if node.get("fill-rule") == "evenodd":
-                    context.set_fill_rule(cairo.FILL_RULE_EVEN_ODD)
-                context.set_source_rgba(*self._rgba(node.get("fill", "black"), fill_opacity))
-                context.fill_preserve()
-                context.restore()
-                context.save()
-                context.set_line_width(size(self, node.get("stroke-width", "1")))
-                context.set_source_rgba(*self._rgba(node.get("stroke"), stroke_opacity))
-                context.stroke()
-                context.restore()
+                    lib.cairo_set_fill_rule(cr, cairo.FILL_RULE_EVEN_ODD)
+                lib.cairo_set_source_rgba(cr, *self._rgba(node.get("fill", "black"),
+                                                          fill_opacity))
+                lib.cairo_fill_preserve(cr)
+                lib.cairo_restore(cr)
+                lib.cairo_save(cr)
+                lib.cairo_set_line_width(cr, size(self, node.get("stroke-width", "1")))
+                lib.cairo_set_source_rgba(cr, *self._rgba(node.get("stroke"), stroke_opacity))
+                lib.cairo_stroke(cr)
+                lib.cairo_restore(cr)
             else:
-                context.new_path()
-            context.restore()
+                lib.cairo_new_path(cr)
+            lib.cairo_restore(cr)
+            context._check_status()
             self.parent_node, self.font_size = old_parent, old_font_size
 
         def _plain_path(self, node) -> bool:
@@ -181,18 +210,19 @@ def _quick_surface_class():
             return self._sizes[value]
 
         def _segments(self, node) -> None:
-            """The path's segments on the context: replayed from the cache, or drawn by
-            cairosvg's ``path`` when its calls depend on more than ``d``."""
-            calls = _path_calls(node.get("d", ""))
+            """The path's segments on the context: replayed from the cache (the status is
+            checked by ``draw``), or drawn by cairosvg's ``path`` when its calls depend on
+            more than ``d``."""
+            calls = _native_calls(node.get("d", ""))
             if calls is None:
                 try:
                     path(self, node)
                 except PointError:
                     pass
                 return
-            context = self.context
-            for name, args in calls:
-                getattr(context, name)(*args)
+            pointer = self.context._pointer
+            for function, args in calls:
+                function(pointer, *args)
 
     return QuickSurface
 
@@ -289,11 +319,10 @@ def render_fills(width: int, height: int, fills: list[Fill], background: str) ->
         transform(holder, fill.transform)
         context.move_to(0, 0)
         if fill.d is not None:
-            calls = _path_calls(fill.d)
+            calls = _native_calls(fill.d)
             if calls is None:
                 raise ValueError(f"render_fills cannot draw the path {fill.d[:40]!r}")
-            for name, args in calls:
-                getattr(context, name)(*args)
+            _replay(context, calls)
         else:
             cx, cy, rx, ry = fill.ellipse
             ellipse(holder, {"cx": cx, "cy": cy, "rx": rx, "ry": ry})
