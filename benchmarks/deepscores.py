@@ -9,7 +9,10 @@
    as the median ratio of alternating rounds (the machine's speed drifts between them).
    December 2026, 4 chorales, machine otherwise idle: 2.22 against 0.43 pages/s, 4.85x
    (five rounds: 4.53 to 7.03); 3.9x before the instance masks were drawn without an SVG
-   and pages sized in their text.
+   and pages sized in their text. With cairo's C calls for the page raster's paths, in the
+   same hour as the code before them (the machine ran faster than earlier that day): 3.59
+   and 3.74 against 0.55 and 0.63 pages/s, 6.49x and 5.72x (before: 3.30 against 0.58
+   pages/s, 5.64x); the ratio of a run moves by about 1x with the machine's state.
 2. The detector: inference (forward pass) and decoding time per page, at the engraver's
    interline of 10 px and at half that scale (the original DWD's 0.5), for the quick-scale
    network, each in its own subprocess so that its peak memory (maxrss) is its own.
