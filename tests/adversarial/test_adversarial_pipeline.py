@@ -138,3 +138,49 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(is
     measured = pipeline.measured(study, (1.0, 2.0), "quick")
     assert set(measured) == {c.id for c in claims.CLAIMS}
     json.dumps(pipeline.metrics(study, (1.0, 2.0)))
+
+
+def test_the_coil20_study_runs_on_the_real_images(isolated_home):
+    """The full scale's second victim, end to end on COIL-20 from the mirror with a tiny
+    budget (the full run is the first to reach this code otherwise): the split per object,
+    a 32 x 32 victim, every attack on half of the correct test images, the view and the
+    record's part."""
+    import json
+    import os
+    from types import SimpleNamespace
+
+    import torch
+
+    from dlwild.adversarial import pipeline
+    from dlwild.adversarial.settings import ATTACKS, SLOW_ATTACKS
+
+    if not os.environ.get("DLWILD_MIRROR"):
+        pytest.skip("COIL-20 comes from the data mirror (DLWILD_MIRROR), as in CI")
+    torch.manual_seed(0)
+    used, trained = [], []
+    settings = SimpleNamespace(threads=None, width=4, epochs=2, batch_size=64, lr=3e-3,
+                               calibration_images=0, fast_images=0, slow_images=4,
+                               boundary_steps=20, pixel_iterations=1, fast_chunk=64,
+                               slow_chunk=4)
+    run = SimpleNamespace(settings=settings, seed=0, data="real", device=torch.device("cpu"),
+                          params={"window": 3, "reading": "grey"},
+                          use_data=lambda name, fetched: used.append(name),
+                          use_training=trained.append)
+    coil = pipeline.load_coil20(run)
+    assert used == ["coil20_32x32_mat"]
+    for (images, labels), per_object in zip((coil.train, coil.val, coil.test), (54, 6, 12),
+                                            strict=True):
+        assert images.shape[1:] == (32, 32) and images.dtype == np.uint8
+        assert np.bincount(labels, minlength=20).tolist() == [per_object] * 20
+    study = pipeline.coil20_study(run, CHAPTER)
+    assert len(trained) == 1 and 0.0 < study.victim.test_accuracy <= 1.0
+    correct = int(round(study.victim.test_accuracy * 240))
+    assert len(study.calibration) == correct // 2
+    assert [study.results[a].n for a in ATTACKS] == [
+        min(4, correct - correct // 2) if a in SLOW_ATTACKS else correct - correct // 2
+        for a in ATTACKS]
+    view = pipeline.coil20_view(study)
+    assert list(view.data.index) == list(study.table().index)
+    record = pipeline.metrics(study, (1.0, 2.0), coil=study)["coil20"]
+    assert set(record["detection"]) == set(ATTACKS)
+    json.dumps(record)
