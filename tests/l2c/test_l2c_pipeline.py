@@ -36,13 +36,24 @@ def test_the_experiment_end_to_end(tmp_path):
     sweep = lp.class_sweep(datas["images"], TINY, seed=0, progress=False, store=store)
     large = lp.large_n(trained["points"], datas["points"], TINY, 0, sets=4)
     assert set(sweep) == {5} and set(large) == {12, 30}
+    # the metric-learning ablation (full scale only): each block trained and scored
+    ablation = lp.metric_ablation(
+        datas["points"], replace(TINY, ablations=("euclidean", "mahalanobis", "full"),
+                                 ablation_batches=5, ablation_sets_per_batch=4),
+        seed=0, progress=False, store=store)
+    assert list(ablation) == ["euclidean", "mahalanobis", "full"]
+    assert all(0.0 <= mr <= 1.0 for mr in ablation.values())
     results["speech"] = results["images"]
     datas["speech"] = datas["images"]
-    numbers, measured = lp.measurements(results, sweep, large, {}, TINY, datas, "quick")
+    numbers, measured = lp.measurements(results, sweep, large, ablation, TINY, datas,
+                                        "quick")
     rows = compare(CLAIMS, measured)
     assert len(rows) == len(CLAIMS)
     assert {r["id"] for r in rows if r["verdict"] == "not comparable"} >= {
-        "speech_mr", "images_nmi", "metric_no_help", "more_classes_help"}
+        "speech_mr", "images_nmi", "more_classes_help"}
+    metric = next(r for r in rows if r["id"] == "metric_no_help")  # read from the ablation
+    assert metric["ours"] == (numbers["points"]["l2c"]["mr"] <= min(ablation.values()))
+    assert metric["verdict"] == ("holds" if metric["ours"] else "differs")
     values = lp.headline(results, sweep, large, TINY, datas)
     assert values["l2c_points_mr"][0] == numbers["points"]["l2c"]["mr"]
     assert list(lp.networks_table(trained)["data"]) == ["points", "images"]
