@@ -93,18 +93,20 @@ QUICK = Settings(
     baselines_other=("k-means (true k)", "DBSCAN"),
 )
 
-# The paper's network where one CPU night allows (benchmarks/l2c.py forecasts about 7 h on
-# the 2-core machine): m = 14 residual BiLSTM layers of 288 units, the count BiLSTM of 128,
-# the full-width CNN on 128 x 128 spectrogram windows and 32 x 32 images, k_max = 5,
-# lambda = 5. Not the paper's Adadelta at lr 5: with m = 14 it diverges here within ten
-# steps (measured December 2026 on the points net, N = 50: the assignment loss went from
-# 0.68 to 2.95 at step 10 and 7.6 at step 80, gradients vanished, count accuracy stayed at
-# chance; with PyTorch's constants and with Keras' rho 0.95 / eps 1e-7 alike), while Adam at
-# 3e-4 trains (0.68 -> 0.56 by step 90). What does not fit is scaled down: minibatches of
-# N = 50 sets of n = 72 points (the paper: 200), 5 sets of 20 windows for speech (a full CNN
-# step on 500 spectrograms takes ~25 s here), 25 sets of 20 images (the authors' TIMIT
-# script), and a few thousand steps where the paper trains for tens of thousands. The
-# metric-learning variants train with the paper's N = 50.
+# The paper's network where one sitting of the 2-core machine allows (below): m = 14
+# residual BiLSTM layers of 288 units, the count BiLSTM of 128, the full-width CNN on 128 x
+# 128 spectrogram windows and 32 x 32 images, k_max = 5, lambda = 5. Not the paper's
+# Adadelta at lr 5: with m = 14 it diverges here within ten steps (measured December 2026 on
+# the points net, N = 50: the assignment loss went from 0.68 to 2.95 at step 10 and 7.6 at
+# step 80, gradients vanished, count accuracy stayed at chance; with PyTorch's constants and
+# with Keras' rho 0.95 / eps 1e-7 alike), while Adam at 3e-4 trains (0.68 -> 0.56 by step
+# 90). What does not fit is scaled down: minibatches of N = 50 sets of n = 72 points (the
+# paper: 200), 5 sets of 20 windows for speech (a full CNN step on 500 spectrograms takes
+# ~25 s here), 25 sets of 20 images (the authors' TIMIT script), and a few thousand steps
+# where the paper trains for tens of thousands. The metric-learning variants train with the
+# paper's N = 50 for 300 steps each and the class sweep's networks for 400: a full record is
+# made in one sitting of the 2-core machine (its disk starts empty each time), about 2 h
+# here (December 2026: a points step 1.1 s, the whole run forecast by benchmarks/l2c.py).
 FULL = Settings(
     nets={
         "points": Net(n=72, m=14, sets_per_batch=50, batches=2500, batches_per_epoch=100,
@@ -114,9 +116,9 @@ FULL = Settings(
         "images": Net(n=20, m=14, sets_per_batch=25, batches=2000, batches_per_epoch=100,
                       optimizer="adam", lr=3e-4, val_sets=200),
     },
-    snippets_per_speaker=32, class_sweep=(5, 10), sweep_batches=800,
+    snippets_per_speaker=32, class_sweep=(5, 10), sweep_batches=400,
     large_n=(72, 300, 1000), ablations=("euclidean", "mahalanobis", "full"),
-    ablation_batches=600,
+    ablation_batches=300,
 )
 
 SETTINGS = {"quick": QUICK, "full": FULL}
