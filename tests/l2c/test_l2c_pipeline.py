@@ -4,13 +4,18 @@ compared with the paper."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import replace
+from types import SimpleNamespace
 
 import numpy as np
+import pandas as pd
+import pytest
 
 from dlwild.core import cache
 from dlwild.core.claims import compare
 from dlwild.l2c import pipeline as lp
+from dlwild.l2c import record
 from dlwild.l2c.claims import CLAIMS
 from dlwild.l2c.settings import QUICK, Net
 
@@ -21,43 +26,78 @@ TINY = replace(QUICK, nets={"points": TINY_NET, "speech": TINY_NET, "images": TI
                large_n=(12, 30))
 
 
-def test_the_experiment_end_to_end(tmp_path):
-    store = cache.ArtifactCache(tmp_path)
+@pytest.fixture(scope="module")
+def experiment(tmp_path_factory):
+    """The tiny experiment run once: its parts, numbers and claim rows."""
+    store = cache.ArtifactCache(tmp_path_factory.mktemp("artifacts"))
     datas = lp.load_data("synthetic", TINY, 0, which=("points", "images"))
-    assert datas["images"].source == "synthetic"
     trained = lp.train_all(datas, TINY, seed=0, progress=False, store=store)
     results = lp.evaluate_all(trained, datas, TINY, seed=0)
-    again = lp.test_sets(datas["points"], TINY, 0)
-    assert np.array_equal(again.x, results["points"].sets.x)      # the same test sets
-    table = lp.results_table(results)
-    assert {"L2C", "k-means (true k)", "HDBSCAN", "random partition (true k)"} <= set(
-        table["method"])
-    assert results["points"].confusion.sum() == TINY.test_sets
     sweep = lp.class_sweep(datas["images"], TINY, seed=0, progress=False, store=store)
     large = lp.large_n(trained["points"], datas["points"], TINY, 0, sets=4)
-    assert set(sweep) == {5} and set(large) == {12, 30}
     # the metric-learning ablation (full scale only): each block trained and scored
     ablation = lp.metric_ablation(
         datas["points"], replace(TINY, ablations=("euclidean", "mahalanobis", "full"),
                                  ablation_batches=5, ablation_sets_per_batch=4),
         seed=0, progress=False, store=store)
-    assert list(ablation) == ["euclidean", "mahalanobis", "full"]
-    assert all(0.0 <= mr <= 1.0 for mr in ablation.values())
     results["speech"] = results["images"]
     datas["speech"] = datas["images"]
     numbers, measured = lp.measurements(results, sweep, large, ablation, TINY, datas,
                                         "quick")
-    rows = compare(CLAIMS, measured)
-    assert len(rows) == len(CLAIMS)
-    assert {r["id"] for r in rows if r["verdict"] == "not comparable"} >= {
-        "speech_mr", "images_nmi", "more_classes_help"}
-    metric = next(r for r in rows if r["id"] == "metric_no_help")  # read from the ablation
-    assert metric["ours"] == (numbers["points"]["l2c"]["mr"] <= min(ablation.values()))
-    assert metric["verdict"] == ("holds" if metric["ours"] else "differs")
-    values = lp.headline(results, sweep, large, TINY, datas)
-    assert values["l2c_points_mr"][0] == numbers["points"]["l2c"]["mr"]
-    assert list(lp.networks_table(trained)["data"]) == ["points", "images"]
+    return SimpleNamespace(datas=datas, trained=trained, results=results, sweep=sweep,
+                           large=large, ablation=ablation, numbers=numbers,
+                           rows=compare(CLAIMS, measured))
 
+
+def test_the_experiment_end_to_end(experiment):
+    e = experiment
+    assert e.datas["images"].source == "synthetic"
+    again = lp.test_sets(e.datas["points"], TINY, 0)
+    assert np.array_equal(again.x, e.results["points"].sets.x)      # the same test sets
+    table = lp.results_table(e.results)
+    assert {"L2C", "k-means (true k)", "HDBSCAN", "random partition (true k)"} <= set(
+        table["method"])
+    assert e.results["points"].confusion.sum() == TINY.test_sets
+    assert set(e.sweep) == {5} and set(e.large) == {12, 30}
+    assert list(e.ablation) == ["euclidean", "mahalanobis", "full"]
+    assert all(0.0 <= mr <= 1.0 for mr in e.ablation.values())
+    assert len(e.rows) == len(CLAIMS)
+    assert {r["id"] for r in e.rows if r["verdict"] == "not comparable"} >= {
+        "speech_mr", "images_nmi", "more_classes_help"}
+    metric = next(r for r in e.rows if r["id"] == "metric_no_help")  # read from the ablation
+    assert metric["ours"] == (e.numbers["points"]["l2c"]["mr"] <= min(e.ablation.values()))
+    assert metric["verdict"] == ("holds" if metric["ours"] else "differs")
+    values = lp.headline(e.results, e.sweep, e.large, TINY, e.datas)
+    assert values["l2c_points_mr"][0] == e.numbers["points"]["l2c"]["mr"]
+    assert list(lp.networks_table(e.trained)["data"]) == ["points", "images"]
+
+
+def test_the_record_is_drawn_from_its_file_alone(experiment):
+    """A record's tables, figures and paragraph come from its JSON: the MR/NMI table equals
+    the live run's, the ablation sits beside Table 1, every number in the text is the
+    record's."""
+    e = experiment
+    full = json.loads(json.dumps({
+        "scale": "full", "metrics": e.numbers, "claims": e.rows,
+        "provenance": {"training_s": 5400.0, "wall_s": 7200.0, "started": "2026-12-03T01:20",
+                       "hardware": {"name": "x86_64 CPU (2 threads)"}}}))
+    live = lp.results_table(e.results)
+    tables = record.record_tables(full)
+    pd.testing.assert_frame_equal(tables[0], live)
+    ablation = tables[1]
+    assert list(ablation["network"]) == ["L2C", "L2C + Euclidean", "L2C + Mahalanobis",
+                                         "L2C + Metric Learning"]
+    assert list(ablation["MR (paper)"]) == ["0.004", "0.177", "0.185", "0.165"]
+    assert ablation["MR (ours)"][1] == f"{e.ablation['euclidean']:.3f}"
+    assert len(record.record_figures(full)) == 2
+    text = record.record_text(full)
+    points = e.numbers["points"]["l2c"]
+    assert f"points MR {points['mr']:.3f} ± {points['mr_std']:.3f}" in text
+    assert "trained for 1.5 h (2.0 h in all) on x86_64 CPU (2 threads)" in text
+    assert f"(n = {max(e.large)})" in text and "metric-learning block" in text
+    quick = dict(full, metrics={k: v for k, v in full["metrics"].items()
+                                if k != "metric_ablation"})
+    assert len(record.record_tables(quick)) == 1     # no ablation at quick scale
 
 def test_the_scale_contrast_reads_the_settings():
     """The page's quick/full/paper comparison is the settings as declared, not typed text."""

@@ -5,6 +5,7 @@ paper-vs-ours table compares."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -139,18 +140,24 @@ def evaluate_all(trained: dict[str, Trained], datas: dict[str, Any], settings: S
 def results_table(results: dict[str, Result]) -> pd.DataFrame:
     """MR and NMI (mean and standard deviation over the test sets) and the count accuracy of
     L2C, the baselines and the random row, per data type."""
+    return summary_table({name: _scores(r) for name, r in results.items()})
+
+
+def summary_table(numbers: Mapping[str, Any]) -> pd.DataFrame:
+    """:func:`results_table` from a run's numbers (:func:`summary`), so that a committed
+    record's table is drawn from its file the same way as the live run's."""
     rows = []
-    for name, r in results.items():
-        entries = {"L2C": r.l2c, **r.baselines}
-        for method, scores in entries.items():
-            s = scores.summary()
+    for name in (d for d in DATASETS if d in numbers):
+        entry = numbers[name]
+        for method, s in {"L2C": entry["l2c"], **entry["baselines"]}.items():
             rows.append({"data": name, "method": method, "sets": s["sets"],
                          "MR": f"{s['mr']:.3f} ± {s['mr_std']:.3f}",
                          "NMI": f"{s['nmi']:.3f} ± {s['nmi_std']:.3f}",
                          "k correct": f"{s['count_acc']:.2f}"})
+        rand = entry["random"]
         rows.append({"data": name, "method": "random partition (true k)",
-                     "sets": r.random["draws"], "MR": f"{r.random['mr']:.3f}",
-                     "NMI": f"{r.random['nmi']:.3f}", "k correct": "(given)"})
+                     "sets": rand["draws"], "MR": f"{rand['mr']:.3f}",
+                     "NMI": f"{rand['nmi']:.3f}", "k correct": "(given)"})
     return pd.DataFrame(rows)
 
 
@@ -185,16 +192,22 @@ def large_n(trained: Trained, data: Any, settings: Settings, seed: int,
     return out
 
 
+def _scores(r: Result) -> dict[str, Any]:
+    """One data type's scores as plain data: L2C's, the baselines' and the random row."""
+    return {"l2c": r.l2c.summary(),
+            "baselines": {m: s.summary() for m, s in r.baselines.items()},
+            "random": r.random}
+
+
 def summary(results: dict[str, Result], sweep: dict[int, dict[str, float]],
             large: dict[int, dict[str, float]], k_max: int) -> dict[str, Any]:
     """The run's numbers for ``results/<chapter>.json``."""
     out: dict[str, Any] = {}
     for name, r in results.items():
-        out[name] = {"l2c": r.l2c.summary(),
+        out[name] = {**_scores(r),
                      "count_acc_by_k": {str(k): v for k, v in
                                         r.l2c.accuracy_by_k(k_max).items()},
-                     "baselines": {m: s.summary() for m, s in r.baselines.items()},
-                     "random": r.random, "confusion": r.confusion.tolist()}
+                     "confusion": r.confusion.tolist()}
     out["class_sweep"] = {str(c): v for c, v in sweep.items()}
     out["large_n"] = {str(n): v for n, v in large.items()}
     return out
