@@ -16,7 +16,7 @@ from conftest import make_project
 from dlwild.core import config, report, results
 from dlwild.core.html import banner_html
 from dlwild.runner import ChapterError, Project, run_book, run_chapter
-from dlwild.runner.execution import ChapterEcho, book_jobs, longest_first
+from dlwild.runner.execution import ChapterEcho, book_jobs, kernel_threads, longest_first
 from dlwild.runner.freshness import run_key
 
 
@@ -186,6 +186,21 @@ def test_the_book_runs_its_chapters_side_by_side_and_their_records_say_so(tmp_pa
     outcomes = run_book(project, jobs=2, force=True, build=False, log=lambda *_: None)
     assert [o.status for o in outcomes] == ["ran", "failed"]
     assert "RuntimeError" in outcomes[1].message and (project.results / "twin.json").exists()
+
+
+def test_only_kernels_that_share_the_cores_sleep_while_they_wait(monkeypatch):
+    """A chapter alone keeps OpenMP's defaults (passive waiting made a full-scale L2C step
+    1.7x slower); chapters side by side get their share of the threads and sleep while they
+    wait; a policy or thread count the user set is kept."""
+    monkeypatch.delenv("OMP_WAIT_POLICY", raising=False)
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    monkeypatch.setattr("os.cpu_count", lambda: 4)
+    assert kernel_threads(1) == {}
+    assert kernel_threads(2) == {"OMP_WAIT_POLICY": "PASSIVE", "OMP_NUM_THREADS": "2"}
+    assert kernel_threads(8)["OMP_NUM_THREADS"] == "1"
+    monkeypatch.setenv("OMP_WAIT_POLICY", "ACTIVE")
+    monkeypatch.setenv("OMP_NUM_THREADS", "3")
+    assert kernel_threads(2) == {"OMP_WAIT_POLICY": "ACTIVE"}
 
 
 def test_side_by_side_the_longest_chapters_start_first(tmp_path):

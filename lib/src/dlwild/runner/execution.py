@@ -190,10 +190,7 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
     run_id = uuid.uuid4().hex
     env = {**(env or {}), "DLWILD_RESULTS_DIR": str(stage), "DLWILD_RUN_ID": run_id,
            "DLWILD_PROGRESS": "plain", "PYDEVD_DISABLE_FILE_VALIDATION": "1",
-           "MPLBACKEND": "module://matplotlib_inline.backend_inline",
-           # idle threads sleep instead of spinning: a chapter that trains in two processes
-           # on two cores otherwise made each torch step several times slower
-           "OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
+           "MPLBACKEND": "module://matplotlib_inline.backend_inline"}
     log(f"[dlwild] {chapter}: running at {params['scale']} scale ...")
     started = time.perf_counter()
     stream = ChapterEcho(chapter, log) if echo else None
@@ -245,11 +242,24 @@ def execute(project: Project, chapter: str, notebook: Any, params: Mapping[str, 
 def kernel_threads(at_once: int) -> dict[str, str]:
     """The kernel environment of a chapter that runs beside ``at_once - 1`` others: its share
     of the cores as ``OMP_NUM_THREADS`` (torch's default thread count), unless the user set
-    one. Two quick chapters on two cores ran in 137 s together against 274 s one after the
-    other with two threads each: their small networks barely use a second core."""
-    if at_once <= 1 or "OMP_NUM_THREADS" in os.environ:
+    one, and idle threads that sleep (:func:`sharing_cores`). Two quick chapters on two cores
+    ran in 137 s together against 274 s one after the other with two threads each: their
+    small networks barely use a second core. A chapter alone keeps OpenMP's defaults."""
+    if at_once <= 1:
         return {}
-    return {"OMP_NUM_THREADS": str(max(1, (os.cpu_count() or 1) // at_once))}
+    env = sharing_cores()
+    if "OMP_NUM_THREADS" not in os.environ:
+        env["OMP_NUM_THREADS"] = str(max(1, (os.cpu_count() or 1) // at_once))
+    return env
+
+
+def sharing_cores() -> dict[str, str]:
+    """``OMP_WAIT_POLICY=PASSIVE`` (unless the user set a policy) for a kernel that shares the
+    cores with other processes training: OpenMP threads that spin while they wait made a
+    BiLSTM step 0.7 s -> 4-9 s on oversubscribed cores. Never for a kernel alone: there,
+    threads that sleep between torch's many small operations made a full-scale L2C step
+    1.7x slower (1.75 s against 1.04 s on 2 cores, December 2026)."""
+    return {"OMP_WAIT_POLICY": os.environ.get("OMP_WAIT_POLICY", "PASSIVE")}
 
 
 def book_jobs(given: int | None, scale: str | None, chapters: int) -> int:

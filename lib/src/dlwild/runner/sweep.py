@@ -96,7 +96,7 @@ def run_seed(root: str, chapter: str, params: Mapping[str, Any],
     """Execute ``chapter`` once with ``params`` (their seed among them) and keep its record:
     a Dask task (importable, plain arguments), at most ``at_once`` of them executing their
     notebooks at a time. A failing run raises ChapterError."""
-    from dlwild.runner.execution import Outcome, execute
+    from dlwild.runner.execution import Outcome, execute, sharing_cores
 
     project = Project.find(Path(root))
     declared, notebook = chapter_declaration(project.source(chapter), chapter)
@@ -104,7 +104,8 @@ def run_seed(root: str, chapter: str, params: Mapping[str, Any],
     folder = seed_folder(project, chapter, params["scale"])
     stage = project.staging / f"{chapter}-seed{params['seed']}"
     with _notebook_on_this_cluster(f"dlwild-sweep-{chapter}", at_once) as env:
-        done = execute(project, chapter, notebook, params, stage, log=lambda *_: None, env=env)
+        done = execute(project, chapter, notebook, params, stage, log=lambda *_: None,
+                       env={**env, **sharing_cores()})  # the workers train meanwhile
     if isinstance(done, Outcome):
         raise ChapterError(done.message)
     record = done[0]
