@@ -94,26 +94,29 @@ PAPER_SIZED = Settings(
     focus=0.5, corpus="all")
 
 SETTINGS = {
-    # One night on the 2-core machine (benchmarks/deepscores.py forecasts it): the papers'
-    # protocol where it matters -- pages at the engraver's interline of 10 px, the 20
-    # classes of ISMIR 2018 Table 1, the staged and the joint schedule, 220 x 120 context
-    # patches, five fonts, composers and eras beyond the chorales -- scaled down where one
-    # night does not reach: at most 40 pieces per composer and 4 pages per piece (music21's
-    # corpus holds 1,318 Palestrina movements among ~2,000 scores, some of 20 pages), a
-    # detector 16 channels wide on 256 x 256 crops for 2 x 10,000 steps (the paper: 32 wide,
-    # 512 x 512, 2 x 30,000; a step here 0.7 s against ~7 s) in 8 epochs of 1,250 crops (one
-    # pass over the ~2,800 training pages' 4 crops each would be a single epoch of ~2 h: no
-    # learning curve, and nothing kept when a run stops in it), a classifier 16 channels wide
-    # with 3 residual blocks on 800 patches per class for 3 epochs (the paper-like one: 40
-    # wide, 12 blocks, 3,000 patches, 10 epochs; a step 2.8 s against ~40 s), and the
-    # detectors evaluated on 100 of the ~1,000 test pages, spread over pieces and fonts (a
-    # full page through the 16-wide detector takes ~16 s). Forecast (December 2026): 5.3 h.
+    # One sitting of the 2-core machine (benchmarks/deepscores.py forecasts it; a record must
+    # be made in one, since the machine's disk starts empty each time): the papers' protocol
+    # where it matters -- pages at the engraver's interline of 10 px, the 20 classes of ISMIR
+    # 2018 Table 1, the staged and the joint schedule, 220 x 120 context patches, five fonts,
+    # composers and eras beyond the chorales -- scaled down where one sitting does not reach:
+    # at most 40 pieces per composer and 4 pages per piece (music21's corpus holds 1,318
+    # Palestrina movements among ~2,000 scores, some of 20 pages), a detector 16 channels wide
+    # on 256 x 256 crops for 2 x 6,250 steps (the paper: 32 wide, 512 x 512, 2 x 30,000; a
+    # step here 0.3 s against ~7 s) in 5 epochs of 1,250 crops (one pass over the ~2,800
+    # training pages' 4 crops each would be a single epoch of over an hour: no learning curve,
+    # and nothing kept when a run stops in it), a classifier 16 channels wide with 3 residual
+    # blocks on 800 patches per class for 2 epochs (the paper-like one: 40 wide, 12 blocks,
+    # 3,000 patches, 10 epochs; a step 1.4 s against ~40 s), and the detectors evaluated on 60
+    # of the ~1,000 test pages, spread over pieces and fonts (a full page through the 16-wide
+    # detector takes ~10 s). Forecast (December 2026, AMD EPYC, 2 cores): 2.1 h (engraving
+    # 0.26 h, detectors 1.08 h, classifier 0.39 h, detection 0.34 h); the sizes before (2 x
+    # 10,000 steps, 3 classifier epochs, 100 test pages) forecast 3.2 h on the same machine.
     "full": Settings(
         pieces=None, fonts=PAPER_SIZED.fonts, detector_scale=1.0, detector_classes=20,
-        crop=(256, 256), crops_per_page=4, steps=10_000, width=16, optimizer="adam",
+        crop=(256, 256), crops_per_page=4, steps=6_250, width=16, optimizer="adam",
         lr=1e-3, classifier_classes=40, patches_per_class=800, patch_size=(220, 120),
-        classifier_epochs=3, classifier_width=16, classifier_blocks=(1, 1, 1), focus=0.5,
-        detector_test_pages=100, corpus="all", per_composer=40, max_pages_per_piece=4,
+        classifier_epochs=2, classifier_width=16, classifier_blocks=(1, 1, 1), focus=0.5,
+        detector_test_pages=60, corpus="all", per_composer=40, max_pages_per_piece=4,
         epoch_crops=1250),
     # About four minutes on 2 CPU cores with a cold cache (870 s with the settings before:
     # 12 chorales, a 16-wide detector trained twice for 800 steps on 192 x 192 crops, a
