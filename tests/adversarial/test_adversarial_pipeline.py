@@ -139,6 +139,34 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(is
     assert set(measured) == {c.id for c in claims.CLAIMS}
     json.dumps(pipeline.metrics(study, (1.0, 2.0)))
 
+    # the record drawn from its file alone: the same tables as the live study's
+    from dlwild.adversarial import record
+    from dlwild.core.claims import compare
+
+    ablation = pipeline.ablation(study, 6, (3, 5))
+    metrics = pipeline.metrics(study, (1.0, 2.0), coil=study, ablation=ablation)
+    full = json.loads(json.dumps({
+        "scale": "full", "metrics": metrics, "claims": compare(claims.CLAIMS, measured),
+        "provenance": {"wall_s": 7200.0, "started": "2026-12-03T01:20",
+                       "hardware": {"name": "x86_64 CPU (2 threads)"}}}))
+    live = pipeline.attacks_and_detection(study.summary(), study.table(),
+                                          study.victim.test_accuracy, "MNIST").data
+    tables = record.record_tables(full)
+    assert [t.caption.split(" victim")[0] for t in tables[:2]] == ["MNIST", "COIL-20"]
+    pd.testing.assert_frame_equal(tables[0].data, live.astype({c: float for c in live.columns
+                                                               if c != "attack"}),
+                                  check_dtype=False)
+    np.testing.assert_allclose(tables[2].data.to_numpy(dtype=float),
+                               ablation.to_numpy(dtype=float), equal_nan=True)
+    assert "(6 images of each attack)" in tables[2].caption
+    text = record.record_text(full)
+    assert "ran for 2.0 h on x86_64 CPU (2 threads)" in text
+    assert "the fast attacks ran on 24 of them, the slow ones on 6" in text
+    assert "The COIL-20 victim classifies" in text and "literal reading, 3 × 3" in text
+    quick = dict(full, metrics={k: v for k, v in full["metrics"].items()
+                                if k not in ("coil20", "ablation")})
+    assert len(record.record_tables(quick)) == 1
+
 
 def test_the_coil20_study_runs_on_the_real_images(isolated_home):
     """The full scale's second victim, end to end on COIL-20 from the mirror with a tiny

@@ -113,11 +113,19 @@ def coil20_view(coil: Study | None) -> Any:
     if coil is None:
         return Markdown("*The COIL-20 victim runs at full scale only (`--scale full`); see "
                         "the committed full-scale record below.*")
-    view = coil.summary()[["attack", "images", "success rate", "median L2"]].join(
-        coil.table()[["AUC", "detected @ 1% FPR", "detected @ 5% FPR", "detected @ 10% FPR"]])
-    view.attrs["accuracy"] = coil.victim.test_accuracy
-    return view.style.format(precision=3).set_caption(
-        f"COIL-20 victim, test accuracy {coil.victim.test_accuracy:.1%}")
+    return attacks_and_detection(coil.summary(), coil.table(), coil.victim.test_accuracy,
+                                 "COIL-20")
+
+
+def attacks_and_detection(summary: pd.DataFrame, table: pd.DataFrame, accuracy: float,
+                          victim: str) -> Any:
+    """One victim's attacks (images, success rate, median L2) beside their detection (AUC,
+    rates at 1/5/10 % FPR), rows by attack: the live COIL-20 study's and a record's."""
+    view = summary[["images", "success rate", "median L2"]].join(
+        table[["AUC", "detected @ 1% FPR", "detected @ 5% FPR", "detected @ 10% FPR"]])
+    view.insert(0, "attack", [TITLES[a] for a in view.index])
+    return view.style.format(precision=3, na_rep="–").set_caption(
+        f"{victim} victim, test accuracy {accuracy:.2%}")
 
 
 def subset(images: np.ndarray, labels: np.ndarray,
@@ -330,6 +338,7 @@ def ablation(main: Study, images: int, windows: tuple[int, ...]) -> pd.DataFrame
                 row[TITLES[a]] = auc(sc, sv[ok]) if ok.any() else float("nan")
             rows[f"{label}; {reading}, {window}x{window}"] = row
     frame = pd.DataFrame(rows).T
+    frame.attrs["images"] = images
     mean = frame.mean(axis=1, skipna=True)
     glue_value("adv_abl_n", images, "d")
     glue_value("adv_abl_best", mean.idxmax())
@@ -346,9 +355,10 @@ def measured(main: Study, few: tuple[float, float], scale: str,
                                 ablation=ablation)
 
 
-def metrics(main: Study, few: tuple[float, float],
-            coil: Study | None = None) -> dict[str, Any]:
-    """The results record's metrics (plain JSON values)."""
+def metrics(main: Study, few: tuple[float, float], coil: Study | None = None,
+            ablation: pd.DataFrame | None = None) -> dict[str, Any]:
+    """The results record's metrics (plain JSON values): each victim's attacks and
+    detections, the few-class DeepFool norms, the ablation's AUCs, the attacks' parameters."""
     def plain(frame: pd.DataFrame) -> dict[str, Any]:
         return {str(i): {str(k): (v if isinstance(v, str) else
                                   (float(v) if np.isfinite(float(v)) else None))
@@ -358,6 +368,8 @@ def metrics(main: Study, few: tuple[float, float],
         "victim_test_accuracy": coil.victim.test_accuracy,
         "attacks": plain(coil.summary().drop(columns=["attack", "library"])),
         "detection": plain(coil.table())}}
+    if ablation is not None:
+        extra["ablation"] = {"images": ablation.attrs.get("images"), "auc": plain(ablation)}
     return {**extra, "victim_test_accuracy": main.victim.test_accuracy,
             "attacks": plain(main.summary().drop(columns=["attack", "library"])),
             "detection": plain(main.table()),
