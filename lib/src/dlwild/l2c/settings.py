@@ -46,8 +46,8 @@ class Net:
 
 @dataclass(frozen=True)
 class Settings:
-    """How big one run is. ``full`` follows the paper as far as one CPU night allows;
-    ``quick`` is a few CPU minutes."""
+    """How big one run is. ``full`` follows the paper as far as one sitting of a 2-core CPU
+    allows (about 2 h); ``quick`` is a few CPU minutes."""
 
     nets: dict[str, Net]
     k_max: int = 5
