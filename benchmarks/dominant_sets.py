@@ -18,7 +18,14 @@ baseline's time drifts from 1.7 to 2.2 s between runs, the new one's from 0.18 t
 On an AMD EPYC of the same kind (3 December 2026, nothing else running): 7.5x (0.141 s
 against 1.068 s): the baseline's torch runs relatively faster there, while the new dynamics
 stay bound by the matrix-vector product (about 20 GFMA/s at m = 400; 4- and 8-row and
-row-axpy kernels measured within 10 % of each other).
+row-axpy kernels measured within 10 % of each other).  Again there (3 December 2026, later):
+9.2x (0.166 s against 1.558 s).  The dynamics' float32 matrix-vector product runs at this
+CPU's BLAS speed (21.8 GFMA/s against 20.6 for the BLAS ``sgemv`` NumPy calls, m = 400),
+padding rows to whole vectors gains nothing, and splitting it over the two cores is slower
+(9.0 against 8.1 us per product, Numba's OpenMP layer).  At n = 400 the peeling takes
+42,415 steps of 2.67 G multiply-adds in all, 133 ms at that speed, which is the whole of its
+time: the replicator dynamics are bound by the memory the products read, and what is left
+of the 10x would have to come from fewer products, not faster ones.
 
 Results go to ``_build/benchmarks/dominant_sets.json``.  Run with ``make bench`` or
 ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dominant_sets.py [--sizes 80 200 400]``."""
