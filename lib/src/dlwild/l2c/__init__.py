@@ -2,6 +2,6 @@
 its loss, data adapters (2-D points, speech, images), baselines, evaluation, and the public
 entry points :func:`load_trained` and :func:`cluster`."""
 
-from dlwild.l2c.api import cluster, load_trained
+from dlwild.l2c.api import cluster, cluster_sets, fresh_points, load_trained
 
-__all__ = ["cluster", "load_trained"]
+__all__ = ["cluster", "cluster_sets", "fresh_points", "load_trained"]

@@ -2,11 +2,14 @@
 
 >>> model = load_trained("points")                 # the chapter's trained network
 >>> labels, k = cluster(model, X)                  # X: (n, 2) points of one set
+>>> labels, ks, scores = cluster_sets(model, fresh_points(300))   # 300 sets it never saw
 
 :func:`load_trained` returns the network the chapter trains for ``"points"``, ``"speech"``
 or ``"images"`` from the artifact cache, training it first if it is not there (the same
 artifact as the chapter's run with the same scale, seed and data). :func:`cluster` clusters
-one new set in a forward pass: ``k = argmax P(k)`` and each item's ``argmax_l P(l | x_i, k)``."""
+one new set in a forward pass: ``k = argmax P(k)`` and each item's ``argmax_l P(l | x_i, k)``.
+:func:`fresh_points` draws 2-D sets that no network of the chapter saw, and
+:func:`cluster_sets` clusters many sets through :func:`cluster` and scores them."""
 
 from __future__ import annotations
 
@@ -15,10 +18,17 @@ from typing import Any
 import numpy as np
 import torch
 
+from dlwild.l2c.data import PointsData, Sets
+from dlwild.l2c.evaluation import Scores, score_sets
 from dlwild.l2c.model import L2C
 from dlwild.l2c.settings import DATASETS, SETTINGS
 
-__all__ = ["check_set", "cluster", "load_trained"]
+__all__ = ["FRESH_SEED", "check_set", "cluster", "cluster_sets", "fresh_points",
+           "load_trained"]
+
+#: The second word of :func:`fresh_points`' seed: no training, validation or test split of
+#: the chapter draws its sets with it (theirs: the epoch, 2018, or 5).
+FRESH_SEED = 2026
 
 
 def load_trained(dataset: str, *, scale: str = "quick", seed: int = 0, data: str = "auto",
@@ -78,3 +88,22 @@ def cluster(model: L2C, x: Any) -> tuple[np.ndarray, int]:
     _, first = np.unique(labels[0], return_index=True)
     order = {int(labels[0][i]): rank for rank, i in enumerate(sorted(first))}
     return np.array([order[int(v)] for v in labels[0]], dtype=np.int64), int(k[0])
+
+
+def fresh_points(count: int, *, n: int = 72, k_max: int = 5, seed: int = 0) -> Sets:
+    """``count`` sets of ``n`` 2-D points from the chapter's generator, drawn from a random
+    stream that none of its training, validation or test sets comes from: sets no network of
+    the chapter has seen. The same arguments give the same sets."""
+    if count < 1 or n < 2 or k_max < 1 or n < 2 * k_max:
+        raise ValueError(f"fresh_points needs count >= 1 and n >= 2 * k_max (two points per "
+                         f"cluster), got count={count}, n={n}, k_max={k_max}")
+    return PointsData().sets("test", count, n, k_max, seed=(seed, FRESH_SEED))
+
+
+def cluster_sets(model: L2C, sets: Sets) -> tuple[list[np.ndarray], np.ndarray, Scores]:
+    """Every set of ``sets`` through :func:`cluster`, one call per set as a user makes it:
+    ``(labels per set, k per set, their MR / NMI / count scores against the truth)``."""
+    out = [cluster(model, x) for x in sets.x]
+    labels = [lab for lab, _ in out]
+    ks = np.array([k for _, k in out], dtype=np.int64)
+    return labels, ks, score_sets(sets.labels, labels, sets.k, ks)

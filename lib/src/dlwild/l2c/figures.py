@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 
 from dlwild.core import plots
 
-__all__ = ["count_confusion", "example_sets", "learning_curves", "relative_claims",
-           "sets_vs_kmeans"]
+__all__ = ["count_confusion", "example_sets", "generator_sets", "learning_curves",
+           "relative_claims", "sets_vs_kmeans"]
 
 
 def sets_vs_kmeans(x: np.ndarray, l2c: Sequence[np.ndarray], kmeans: Sequence[np.ndarray],
@@ -140,15 +140,26 @@ def relative_claims(by_k: Mapping[str, Mapping[int, float]],
     return fig
 
 
-def generator_sets(sets: Any, count: int = 6) -> Figure:
-    """Freshly generated 2-D sets coloured by their true clusters."""
+def generator_sets(sets: Any, count: int = 6, labels: Sequence[np.ndarray] | None = None,
+                   k_pred: Sequence[int] | None = None) -> Figure:
+    """Freshly generated 2-D sets coloured by their true clusters, or, given ``labels`` and
+    ``k_pred``, by the clusters a network found (titled by its k beside the true one)."""
     count = min(count, len(sets.x))
+    found = labels is not None and k_pred is not None
     fig, axes = plots.figure(1, count, figsize=(2.1 * count, 2.5), squeeze=False)
     for j in range(count):
         ax = axes[0, j]
-        ax.scatter(sets.x[j][:, 0], sets.x[j][:, 1], c=sets.labels[j] % 10, cmap="tab10",
+        colour = np.asarray(labels[j]) if found else sets.labels[j]
+        ax.scatter(sets.x[j][:, 0], sets.x[j][:, 1], c=colour % 10, cmap="tab10",
                    vmin=0, vmax=9, s=9)
-        ax.set(xticks=[], yticks=[], title=f"k = {sets.k[j]}", aspect="equal")
+        title = f"k̂ = {k_pred[j]} (true {sets.k[j]})" if found else f"k = {sets.k[j]}"
+        ax.set(xticks=[], yticks=[], title=title, aspect="equal")
+    if found:
+        fig.suptitle("Fresh 2-D sets, coloured by the clusters cluster() returned")
+        return plots.set_alt(fig, f"{count} freshly generated 2-D sets of rings, half-moons "
+                                  "and blobs, each point coloured by the cluster the trained "
+                                  "network gave it, titled by its number of clusters and the "
+                                  "true one.")
     fig.suptitle("The 2-D generator: sets coloured by their true clusters")
     return plots.set_alt(fig, f"{count} generated 2-D sets of rings, half-moons and blobs, "
                               "each point coloured by its true cluster.")
