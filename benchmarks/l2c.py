@@ -109,7 +109,8 @@ def forecast(steps):
 
     jobs = [(name, net, shapes(FULL)[name]) for name, net in FULL.nets.items()]
     jobs += [(f"images, {c} classes", sweep_net(FULL), (32, 32)) for c in FULL.class_sweep]
-    jobs += [(f"points + {m}", ablation_net(FULL, m), (2,)) for m in FULL.ablations]
+    jobs += [(f"points + {m}" if m else "points, plain (the ablation's)",
+              ablation_net(FULL, m), (2,)) for m in (None, *FULL.ablations)]
     rows, cache = [], {}
     for name, net, shape in jobs:
         key = (replace(net, batches=0), shape)

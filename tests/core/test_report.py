@@ -261,3 +261,46 @@ def test_available_memory_lies_between_nothing_and_the_whole_machine():
 
     total = os.sysconf("SC_PHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
     assert 0 < available_memory() <= total
+
+
+def test_settings_data_and_their_changes():
+    from dataclasses import dataclass
+
+    @dataclass(frozen=True)
+    class Net:
+        steps: int
+        sizes: tuple[int, ...] = (1, 2)
+
+    data = provenance.settings_data({"nets": {"a": Net(3)}, "lr": 0.1})
+    assert data == {"nets": {"a": {"steps": 3, "sizes": [1, 2]}}, "lr": 0.1}
+    assert json.loads(json.dumps(data)) == data
+    later = provenance.settings_data({"nets": {"a": Net(5), "b": Net(1)}, "lr": 0.1})
+    assert provenance.settings_changes(data, later) == ["nets.a.steps", "nets.b"]
+    assert provenance.settings_changes(data, data) == []
+    assert provenance.settings_changes(1, 2) == ["settings"]
+
+
+def test_a_record_carries_its_settings_and_says_when_they_are_not_todays(
+        tmp_path, monkeypatch, capsys):
+    """A record keeps the settings its run had; shown on a page whose chapter has other
+    settings today, a line names what changed; a record without settings says so."""
+    run = _run(tmp_path, monkeypatch)
+    run.finish({"mr": 0.11}, show=False)
+    record = results.load_results(run.results_path)
+    assert record["provenance"]["settings"] == provenance.settings_data(DEMO.settings["quick"])
+    assert "<th>settings</th>" in html.provenance_html(record)
+    record["scale"] = "full"
+    records = tmp_path / "records"
+    records.mkdir()
+    for settings, expected in ((DEMO.settings["full"], None),
+                               ({"changed": True}, "has changed since this record was made"),
+                               (None, "does not carry the settings its run had")):
+        if settings is None:
+            record["provenance"].pop("settings")
+        else:
+            record["provenance"]["settings"] = provenance.settings_data(settings)
+        (records / "demo.full.json").write_text(results.dumps(record))
+        run.show_record(records)
+        out = capsys.readouterr().out
+        assert ("dlwild-record-settings" in out) == (expected is not None)
+        assert expected is None or expected in out

@@ -59,13 +59,14 @@ def test_the_experiment_end_to_end(experiment):
         table["method"])
     assert e.results["points"].confusion.sum() == TINY.test_sets
     assert set(e.sweep) == {5} and set(e.large) == {12, 30}
-    assert list(e.ablation) == ["euclidean", "mahalanobis", "full"]
+    assert list(e.ablation) == ["plain", "euclidean", "mahalanobis", "full"]  # plain: alike
     assert all(0.0 <= mr <= 1.0 for mr in e.ablation.values())
     assert len(e.rows) == len(CLAIMS)
     assert {r["id"] for r in e.rows if r["verdict"] == "not comparable"} >= {
         "speech_mr", "images_nmi", "more_classes_help"}
     metric = next(r for r in e.rows if r["id"] == "metric_no_help")  # read from the ablation
-    assert metric["ours"] == (e.numbers["points"]["l2c"]["mr"] <= min(e.ablation.values()))
+    blocks = [mr for name, mr in e.ablation.items() if name != "plain"]
+    assert metric["ours"] == (e.ablation["plain"] <= min(blocks))
     assert metric["verdict"] == ("holds" if metric["ours"] else "differs")
     values = lp.headline(e.results, e.sweep, e.large, TINY, e.datas)
     assert values["l2c_points_mr"][0] == e.numbers["points"]["l2c"]["mr"]
@@ -85,16 +86,19 @@ def test_the_record_is_drawn_from_its_file_alone(experiment):
     tables = record.record_tables(full)
     pd.testing.assert_frame_equal(tables[0], live)
     ablation = tables[1]
-    assert list(ablation["network"]) == ["L2C", "L2C + Euclidean", "L2C + Mahalanobis",
-                                         "L2C + Metric Learning"]
-    assert list(ablation["MR (paper)"]) == ["0.004", "0.177", "0.185", "0.165"]
-    assert ablation["MR (ours)"][1] == f"{e.ablation['euclidean']:.3f}"
+    assert list(ablation["network"]) == [
+        "L2C (the chapter's network)", "L2C, trained as the blocks are", "L2C + Euclidean",
+        "L2C + Mahalanobis", "L2C + Metric Learning"]
+    assert list(ablation["MR (paper)"]) == ["0.004", "0.004", "0.177", "0.185", "0.165"]
+    assert ablation["MR (ours)"][1] == f"{e.ablation['plain']:.3f}"
+    assert ablation["MR (ours)"][2] == f"{e.ablation['euclidean']:.3f}"
     assert len(record.record_figures(full)) == 2
     text = record.record_text(full)
     points = e.numbers["points"]["l2c"]
     assert f"points MR {points['mr']:.3f} ± {points['mr_std']:.3f}" in text
     assert "trained for 1.5 h (2.0 h in all) on x86_64 CPU (2 threads)" in text
     assert f"(n = {max(e.large)})" in text and "metric-learning block" in text
+    assert f"against {e.ablation['plain']:.3f} for plain L2C trained the same way" in text
     quick = dict(full, metrics={k: v for k, v in full["metrics"].items()
                                 if k != "metric_ablation"})
     assert len(record.record_tables(quick)) == 1     # no ablation at quick scale
@@ -110,3 +114,6 @@ def test_the_scale_contrast_reads_the_settings():
     assert values["l2c_full_lr"] == "3e-4" and values["l2c_paper_lr"] == "5"
     assert values["l2c_paper_sets"] == PAPER_TRAINING["sets_per_batch"]
     assert values["l2c_quick_optimizer"] == "Adam"
+    patience = sorted(n.patience for n in FULL.nets.values())
+    assert values["l2c_full_patience"] == f"{patience[0]}–{patience[-1]}"
+    assert values["l2c_quick_patience"] == "no"

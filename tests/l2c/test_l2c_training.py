@@ -41,3 +41,24 @@ def test_scores_and_count_confusion_by_hand():
     assert s.accuracy_by_k(3)[1] == 0.0 and s.accuracy_by_k(3)[2] == 1.0
     table = count_confusion(np.array([1, 2, 2, 3]), np.array([1, 2, 3, 7]), 3)
     assert table.tolist() == [[1, 0, 0], [0, 1, 1], [0, 0, 1]]
+
+
+def test_patience_reaches_the_loops_early_stopping(tmp_path, monkeypatch):
+    """A net's ``patience`` is the book loop's early stopping (best epoch's weights kept),
+    and a net without one trains every epoch."""
+    from dataclasses import replace
+
+    from dlwild.core import train
+
+    seen, fit = [], train.fit
+
+    def spy(*args, **kwargs):
+        seen.append(kwargs["early_stopping"])
+        return fit(*args, **kwargs)
+
+    monkeypatch.setattr(train, "fit", spy)
+    store = cache.ArtifactCache(tmp_path)
+    for net in (TINY, replace(TINY, patience=1)):
+        train_net("points", PointsData(), net, k_max=3, lam=5.0, max_n=100, seed=0,
+                  progress=False, store=store)
+    assert seen == [None, 1]

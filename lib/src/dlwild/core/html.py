@@ -9,7 +9,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from dlwild.core.claims import format_value
-from dlwild.core.provenance import duration
+from dlwild.core.provenance import duration, settings_changes
 
 
 def claim_anchor(claim_id: str, record: bool = False) -> str:
@@ -129,6 +129,8 @@ def provenance_html(record: Mapping[str, Any], title: str = "Provenance of this 
         ("hardware", ", ".join(f"{k}: {v}" for k, v in prov["hardware"].items())),
         ("started", prov["started"]), ("wall time", f"{prov['wall_s']:.1f} s"),
     ]
+    if prov.get("settings") is not None:
+        rows.append(("settings", json.dumps(prov["settings"], sort_keys=True)))
     if prov.get("training_s"):
         rows.append(("network training", f"{duration(prov['training_s'])} (the networks the "
                                          "results rest on, trained in this run or before it)"))
@@ -148,3 +150,24 @@ def display_html(markup: str) -> None:
         print(markup)
     else:
         display(HTML(markup))
+
+
+def record_settings_html(record: Mapping[str, Any], now: Any, shown: int = 6) -> str:
+    """A line under a committed record whose run had other settings than the chapter has
+    today (``now``, as :func:`~dlwild.core.provenance.settings_data`), or that does not say
+    which it had; nothing where they are the same."""
+    then = record["provenance"].get("settings")
+    if then is None:
+        text = ("This record does not carry the settings its run had (it predates records "
+                "that do); its commit, in the provenance below, fixes them. The page "
+                "describes the chapter's settings of today.")
+    else:
+        changed = settings_changes(then, now)
+        if not changed:
+            return ""
+        names = ", ".join(changed[:shown]) + (", …" if len(changed) > shown else "")
+        text = (f"The {record['scale']} scale has changed since this record was made "
+                f"({len(changed)} setting{'s' if len(changed) != 1 else ''}: {names}): the "
+                "page describes today's settings, the record what its run did. The next "
+                "full run replaces it.")
+    return f'<p class="dlwild-record-settings">{html.escape(text)}</p>'

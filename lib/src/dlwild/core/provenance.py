@@ -3,8 +3,10 @@ networks trained."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 import subprocess
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from importlib import metadata
 from pathlib import Path
 from typing import Any
@@ -56,3 +58,29 @@ def package_versions(names: Iterable[str] = PROVENANCE_PACKAGES) -> dict[str, st
         except metadata.PackageNotFoundError:
             continue
     return found
+
+
+def settings_data(settings: Any) -> Any:
+    """A chapter's settings as plain JSON data (dataclasses as dicts, tuples as lists), as a
+    record keeps them: the sizes its run had, to compare with today's."""
+    def plain(value: Any) -> Any:
+        if dataclasses.is_dataclass(value) and not isinstance(value, type):
+            return dataclasses.asdict(value)
+        return str(value)
+
+    return json.loads(json.dumps(settings, default=plain))
+
+
+def settings_changes(then: Any, now: Any, prefix: str = "") -> list[str]:
+    """The dotted names of the settings that differ between two :func:`settings_data`
+    (``nets.points.batches``), in order; a whole value where the two are not both mappings."""
+    if isinstance(then, Mapping) and isinstance(now, Mapping):
+        out = []
+        for key in [*then, *(k for k in now if k not in then)]:
+            name = f"{prefix}.{key}" if prefix else str(key)
+            if key not in then or key not in now:
+                out.append(name)
+            else:
+                out.extend(settings_changes(then[key], now[key], name))
+        return out
+    return [] if then == now else [prefix or "settings"]

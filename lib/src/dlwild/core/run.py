@@ -23,9 +23,15 @@ from dlwild.core.html import (
     claims_html,
     display_html,
     provenance_html,
+    record_settings_html,
     sweep_html,
 )
-from dlwild.core.provenance import git_commit, package_versions, training_seconds
+from dlwild.core.provenance import (
+    git_commit,
+    package_versions,
+    settings_data,
+    training_seconds,
+)
 from dlwild.core.results import (
     SCHEMA_VERSION,
     ResultsError,
@@ -155,6 +161,7 @@ class Run:
                 "wall_s": round(time.perf_counter() - self._t0, 2),
                 "run_id": os.environ.get("DLWILD_RUN_ID", ""),
                 **({"training_s": round(self.training_s, 1)} if self.training_s else {}),
+                "settings": settings_data(self.settings),
             },
             "claims": list(self.rows),
             "metrics": dict(metrics),
@@ -191,8 +198,10 @@ class Run:
                           + ".full.json</code>).</p>")
             return None
         when = record["provenance"]["started"]
+        now = self.chapter.settings.get(record["scale"])
         display_html(claims_html(record["claims"], f"Committed full-scale record ({when})",
                                  record=True)
+                      + record_settings_html(record, settings_data(now))
                       + provenance_html(record, "Provenance of the full-scale record"))
         return record
 

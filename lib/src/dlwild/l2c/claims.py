@@ -134,10 +134,14 @@ def measured(summary: Mapping[str, Any], *, scale: str, speech_train: int,
         large[big_n]["mr"] > large[small_n]["mr"], data["points"], scale,
         note=f"MR {large[small_n]['mr']:.3f} (n = {small_n}) vs {large[big_n]['mr']:.3f} "
              f"(n = {big_n})")
-    if ablation:
-        best = min(ablation.values())
-        out["metric_no_help"] = Measured(pts["l2c"]["mr"] <= best, data["points"], scale,
-                                         note=f"best metric block MR {best:.3f}")
+    blocks = {k: v for k, v in (ablation or {}).items() if k != "plain"}
+    if blocks:
+        best = min(blocks.values())
+        plain = (ablation or {}).get("plain")  # records before December 3 lack it
+        base, alike = (pts["l2c"]["mr"], "") if plain is None else (plain, ", trained alike")
+        out["metric_no_help"] = Measured(base <= best, data["points"], scale,
+                                         note=f"best metric block MR {best:.3f}, plain L2C "
+                                              f"{base:.3f}{alike}")
     else:
         out["metric_no_help"] = Measured(None, data["points"], scale, not_comparable=(
             "the metric-learning variants train at full scale only"))

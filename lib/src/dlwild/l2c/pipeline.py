@@ -215,19 +215,22 @@ def summary(results: dict[str, Result], sweep: dict[int, dict[str, float]],
 
 def metric_ablation(data: Any, settings: Settings, *, seed: int, device: Any = "cpu",
                     progress: bool = True, store: Any = None) -> dict[str, float]:
-    """The points network with each metric-learning block of ``settings.ablations``
-    (paper Table 1's L2C + Euclidean / Mahalanobis / metric learning): MR on the test sets.
-    Empty at quick scale."""
+    """The points network with each metric-learning block of ``settings.ablations`` (paper
+    Table 1's L2C + Euclidean / Mahalanobis / metric learning) and, first, without one
+    ("plain"), all trained alike: MR on the test sets. Empty at quick scale."""
     from dlwild.l2c.settings import ablation_net
 
+    if not settings.ablations:
+        return {}
     sets = test_sets(data, settings, seed)
     out = {}
-    for metric in settings.ablations:
-        trained = train_net(f"points-{metric}", data, ablation_net(settings, metric),
+    for metric in (None, *settings.ablations):
+        name = metric or "plain"
+        trained = train_net(f"points-{name}", data, ablation_net(settings, metric),
                             k_max=settings.k_max, lam=settings.lam, max_n=settings.max_n,
                             seed=seed, device=device, progress=progress, store=store)
         labels, k_pred, _ = predict(trained.model, sets.x)
-        out[metric] = score_sets(sets.labels, list(labels), sets.k, k_pred).summary()["mr"]
+        out[name] = score_sets(sets.labels, list(labels), sets.k, k_pred).summary()["mr"]
     return out
 
 
@@ -321,6 +324,8 @@ def scale_contrast() -> dict[str, tuple[Any, str]]:
     for scale, s in SETTINGS.items():
         nets = list(s.nets.values())
         out[f"l2c_{scale}_steps"] = (_span([n.batches for n in nets]), "")
+        patience = [n.patience for n in nets if n.patience]
+        out[f"l2c_{scale}_patience"] = (_span(patience) if patience else "no", "")
         out[f"l2c_{scale}_sets"] = (_span([n.sets_per_batch for n in nets]), "")
         out[f"l2c_{scale}_m"] = (_span([n.m for n in nets]), "")
         out[f"l2c_{scale}_width"] = (_span([n.width for n in nets]), "")

@@ -123,7 +123,8 @@ def train_net(name: str, data: Any, net: Net, *, k_max: int, lam: float, max_n: 
                          epochs=max(1, net.batches // net.batches_per_epoch),
                          batch_size=net.sets_per_batch, val_data=val_sets,
                          evaluate=val_metrics, device=device, seed=seed,
-                         checkpoint=checkpoint, config=params, progress=progress,
+                         checkpoint=checkpoint, early_stopping=net.patience,
+                         config=params, progress=progress,
                          desc=f"L2C {name}", clip_grad_norm=5.0, checkpoint_every_s=30.0)
 
     model, history = CHAPTER.train_cached(name, params=params, data=key_data,
