@@ -23,7 +23,12 @@
    (two detectors, joint and staged, and at most ``classifier_classes x patches_per_class``
    patches for ``classifier_epochs``), plus engraving the full scale's corpus (every composer,
    capped per composer) in every font at the seconds per piece measured on one piece of each
-   of six composers, in two processes. Target: at most 10 hours.
+   of six composers, in two processes. Target: at most 10 hours. Against the full run of 3
+   December 2026 (d3c00aa, AMD EPYC, 2 cores; forecast 2.1 h): engraving took about 0.5 h
+   (forecast 0.26 h: the six sampled pieces are shorter than the corpus's long ones, some of
+   which take 40-50 s), the classifier 20.8 min (forecast 23 min), a detector step 0.42 s
+   (forecast 0.31 s; the run holds 5.6 GB of pages and trains the detectors one after the
+   other in its kernel of ~15 GB): about 2.7 h in all.
 
 Targets live here, never as timing assertions in tests. Results go to
 ``_build/benchmarks/deepscores.json``. Run with ``.venv/bin/python benchmarks/deepscores.py``
