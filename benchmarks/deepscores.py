@@ -25,8 +25,10 @@
    capped per composer) in every font at the seconds per piece measured on one piece of each
    of six composers, in two processes. Target: at most 10 hours. Against the full run of 3
    December 2026 (d3c00aa, AMD EPYC, 2 cores; forecast 2.1 h): engraving took about 0.5 h
-   (forecast 0.26 h: the six sampled pieces are shorter than the corpus's long ones, some of
-   which take 40-50 s), the classifier 20.8 min (forecast 23 min), a detector step 0.42 s
+   (forecast 0.26 h; not the sample: a uniform random sample of 12 of the 257 pieces
+   forecasts 0.22 h. The run also writes its 5.6 GB of pages and a 350 MB index, which this
+   benchmark does not time; not investigated further), the classifier 20.8 min (forecast
+   23 min), a detector step 0.42 s
    (forecast 0.31 s; the run holds 5.6 GB of pages and trains the detectors one after the
    other in its kernel of ~15 GB): about 2.7 h in all.
 
