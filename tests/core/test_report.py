@@ -304,3 +304,10 @@ def test_a_record_carries_its_settings_and_says_when_they_are_not_todays(
         out = capsys.readouterr().out
         assert ("dlwild-record-settings" in out) == (expected is not None)
         assert expected is None or expected in out
+
+
+def test_the_settings_line_names_at_most_a_few_changes():
+    record = {"scale": "full", "provenance": {"settings": {f"s{i}": i for i in range(9)}}}
+    line = html.record_settings_html(record, {f"s{i}": -i for i in range(9)}, shown=3)
+    assert "8 settings: s1, s2, s3, …" in line      # s0 is 0 either way
+    assert html.record_settings_html(record, record["provenance"]["settings"]) == ""
