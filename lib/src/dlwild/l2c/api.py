@@ -94,7 +94,7 @@ def fresh_points(count: int, *, n: int = 72, k_max: int = 5, seed: int = 0) -> S
     """``count`` sets of ``n`` 2-D points from the chapter's generator, drawn from a random
     stream that none of its training, validation or test sets comes from: sets no network of
     the chapter has seen. The same arguments give the same sets."""
-    if count < 1 or n < 2 or k_max < 1 or n < 2 * k_max:
+    if count < 1 or k_max < 1 or n < 2 * k_max:
         raise ValueError(f"fresh_points needs count >= 1 and n >= 2 * k_max (two points per "
                          f"cluster), got count={count}, n={n}, k_max={k_max}")
     return PointsData().sets("test", count, n, k_max, seed=(seed, FRESH_SEED))

@@ -137,7 +137,7 @@ def measured(summary: Mapping[str, Any], *, scale: str, speech_train: int,
     blocks = {k: v for k, v in (ablation or {}).items() if k != "plain"}
     if blocks:
         best = min(blocks.values())
-        plain = (ablation or {}).get("plain")  # records before December 3 lack it
+        plain = (ablation or {}).get("plain")  # absent: weighed against the chapter's net
         base, alike = (pts["l2c"]["mr"], "") if plain is None else (plain, ", trained alike")
         out["metric_no_help"] = Measured(base <= best, data["points"], scale,
                                          note=f"best metric block MR {best:.3f}, plain L2C "
