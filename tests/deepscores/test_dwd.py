@@ -21,7 +21,14 @@ from dlwild.deepscores.dwd_targets import (
     make_targets,
     marker_radius,
 )
-from dlwild.deepscores.watershed import DecodeConfig, decode, decode_output, predict
+from dlwild.deepscores.watershed import (
+    DecodeConfig,
+    decode,
+    decode_compact,
+    decode_maps,
+    decode_output,
+    predict,
+)
 
 pytestmark = pytest.mark.usefixtures("one_torch_thread")
 
@@ -354,6 +361,33 @@ def test_decoding_perfect_predictions_round_trips(scale):
             assert best.cls == s.cls
     assert all(d.score == pytest.approx(1.0) for d in from_logits)
     assert all(d.score == 1.0 for d in from_maps)
+
+
+def test_compact_maps_decode_as_the_whole_output():
+    # a noisy output with many components: the maps kept per page (levels everywhere, the
+    # rest only where the level is >= 1) decode to the very detections of the dense maps
+    gen = torch.Generator().manual_seed(0)
+    e_max, n = 6, len(CLASSES)
+    energy = torch.randn(1, e_max, 60, 80, generator=gen) * 3
+    energy[:, 0] += 6  # mostly background, as a page is
+    output = DWDOutput(energy, torch.randn(1, n + 1, 60, 80, generator=gen) * 3,
+                       torch.randn(1, 2, 60, 80, generator=gen) + 2)
+    energy_prob = energy.softmax(dim=1)
+    class_prob = output.cls.softmax(dim=1)
+    levels = energy_prob.argmax(dim=1)[0].numpy()
+    dense = dict(foreground_prob=(1 - energy_prob[0, 0]).numpy(), class_prob=class_prob[0].numpy())
+    class_map = (class_prob[0, 1:].argmax(dim=0) + 1).numpy()
+    maps = decode_maps(output)[0]
+    raw = sum(t.numel() * 4 for t in (output.energy, output.cls, output.box))
+    assert 0 < maps.where.size < levels.size / 4 and maps.nbytes < raw / 4
+    for config in (DecodeConfig(), DecodeConfig(cuts=(1,)), DecodeConfig(cuts=(4,))):
+        want = decode(levels, class_map, output.box.exp()[0].numpy(), CLASSES, e_max, config,
+                      **dense)
+        assert want  # components to decode at every cut
+        assert decode_compact(maps, CLASSES, config) == want
+        assert decode_output(output, CLASSES, config)[0] == want
+    with pytest.raises(ValueError, match="class head has 4 channels"):
+        decode_compact(maps, CLASSES[:2])
 
 
 def test_two_cut_rule_and_tiny_components():

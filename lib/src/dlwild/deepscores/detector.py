@@ -151,15 +151,17 @@ class TrainedDetector(Glued):
     params: dict[str, Any]
     outputs: dict[str, Any] = field(default_factory=dict, repr=False)
 
-    def output(self, page_id: str, image: np.ndarray) -> Any:
-        """The network's output on one whole page, computed once per page and kept (a few
-        tens of MB per test page), so that decoding the same pages again (another cut level,
-        cached box sizes) skips the forward pass."""
+    def output(self, page_id: str, image: np.ndarray) -> watershed.DecodeMaps:
+        """What decoding reads of the network's output on one whole page, computed once per
+        page and kept in compact form (:class:`~dlwild.deepscores.watershed.DecodeMaps`: a
+        full-scale page's raw output is ~270 MB, its maps a few tens of MB), so that decoding
+        the same pages again (another cut level, cached box sizes) skips the forward pass."""
         if page_id not in self.outputs:
             model = self.model.eval()
             device = next(model.parameters()).device
             with torch.no_grad():
-                self.outputs[page_id] = model(image_to_input(image)[None].to(device))
+                output = model(image_to_input(image)[None].to(device))
+            self.outputs[page_id] = watershed.decode_maps(output)[0]
         return self.outputs[page_id]
 
     def prose(self) -> dict[str, str]:
@@ -347,10 +349,10 @@ def detect(detector: TrainedDetector, items: Sequence[Item],
     regressed, cached = {}, {}
     start = time.perf_counter()
     for image, page in items:
-        output = detector.output(page.id, image)
-        regressed[page.id] = watershed.decode_output(output, detector.classes, config)[0]
-        cached[page.id] = watershed.decode_output(output, detector.classes, config,
-                                                  box_sizes=box_sizes)[0]
+        maps = detector.output(page.id, image)
+        regressed[page.id] = watershed.decode_compact(maps, detector.classes, config)
+        cached[page.id] = watershed.decode_compact(maps, detector.classes, config,
+                                                   box_sizes=box_sizes)
     return PageDetections(regressed, cached, time.perf_counter() - start)
 
 

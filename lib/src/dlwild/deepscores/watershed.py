@@ -166,6 +166,82 @@ def decode(
     return detections
 
 
+@dataclass(frozen=True)
+class DecodeMaps:
+    """What decoding reads of one image's net output, kept compactly: the energy levels of
+    every pixel, and the class, foreground probability, class probabilities and box size only
+    where the level is at least 1 -- the only pixels a component of any cut holds.  A whole
+    full-scale page's output (33 float maps, ~270 MB) shrinks to a tenth or less, so the
+    outputs of many test pages can be kept for decoding again (another cut, cached sizes)."""
+
+    levels: np.ndarray  # (H, W) energy level per pixel
+    where: np.ndarray  # flat indices of the pixels with level >= 1
+    class_map: np.ndarray  # (K,) class id per such pixel (1..n)
+    foreground: np.ndarray  # (K,) P(level > 0)
+    class_prob: np.ndarray  # (n + 1, K) class probabilities
+    sizes: np.ndarray  # (2, K) box (height, width)
+    e_max: int  # the energy head's number of levels
+
+    @property
+    def nbytes(self) -> int:
+        """Memory held by the arrays."""
+        return sum(a.nbytes for a in (self.levels, self.where, self.class_map,
+                                      self.foreground, self.class_prob, self.sizes))
+
+    def dense(self) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+        """``(class_map, sizes, foreground, class_prob)`` as (H, W) maps, zero where the
+        level is 0 (pixels :func:`decode` never reads)."""
+        shape = self.levels.shape
+
+        def spread(values: np.ndarray) -> np.ndarray:
+            out = np.zeros((*values.shape[:-1], shape[0] * shape[1]), dtype=values.dtype)
+            out[..., self.where] = values
+            return out.reshape(*values.shape[:-1], *shape)
+
+        return (spread(self.class_map), spread(self.sizes), spread(self.foreground),
+                spread(self.class_prob))
+
+
+def decode_maps(output: DWDOutput) -> list[DecodeMaps]:
+    """The :class:`DecodeMaps` of every image of a batch of net outputs: levels = argmax of
+    the energy logits, class = argmax over the non-background class logits, sizes = exp of
+    the box head, probabilities by softmax."""
+    with torch.no_grad():
+        energy_prob = output.energy.float().softmax(dim=1)
+        levels = energy_prob.argmax(dim=1).cpu().numpy()
+        foreground = (1.0 - energy_prob[:, 0]).cpu().numpy()
+        del energy_prob
+        class_prob = output.cls.float().softmax(dim=1).cpu().numpy()
+        sizes = output.box.float().exp().cpu().numpy()
+    small = np.min_scalar_type(output.energy.shape[1])
+    maps = []
+    for b in range(levels.shape[0]):
+        where = np.flatnonzero(levels[b] >= 1).astype(np.min_scalar_type(levels[b].size))
+        probs = class_prob[b].reshape(class_prob.shape[1], -1)[:, where]
+        ids = (probs[1:].argmax(axis=0) + 1).astype(np.min_scalar_type(probs.shape[0]))
+        maps.append(DecodeMaps(
+            levels[b].astype(small), where, ids,
+            foreground[b].ravel()[where], probs, sizes[b].reshape(2, -1)[:, where],
+            output.energy.shape[1]))
+    return maps
+
+
+def decode_compact(
+    maps: DecodeMaps,
+    classes: Sequence[str],
+    config: DecodeConfig = DecodeConfig(),
+    **kwargs: Any,
+) -> list[Detection]:
+    """Detections of one image from its :class:`DecodeMaps` (see :func:`decode`; ``kwargs``:
+    ``box_sizes``, ``scale``, ``offset``), the same as from the output it was made of."""
+    if maps.class_prob.shape[0] != len(classes) + 1:
+        raise ValueError(f"the class head has {maps.class_prob.shape[0]} channels, expected "
+                         f"{len(classes) + 1} ({len(classes)} classes + background)")
+    class_map, sizes, foreground, class_prob = maps.dense()
+    return decode(maps.levels, class_map, sizes, classes, maps.e_max, config,
+                  foreground_prob=foreground, class_prob=class_prob, **kwargs)
+
+
 def decode_output(
     output: DWDOutput,
     classes: Sequence[str],
@@ -175,28 +251,13 @@ def decode_output(
     scale: float = 1.0,
     offset: tuple[float, float] = (0.0, 0.0),
 ) -> list[list[Detection]]:
-    """Detections of every image of a batch of net outputs (see :func:`decode`): levels =
-    argmax of the energy logits, class = argmax over the non-background class logits, sizes =
-    exp of the box head, score from the softmax probabilities.  Memory: the class
-    probabilities are one more array of the class head's size, on the CPU."""
-    e_max = output.energy.shape[1]
+    """Detections of every image of a batch of net outputs (see :func:`decode` and
+    :func:`decode_maps`); the score from the softmax probabilities."""
     if output.cls.shape[1] != len(classes) + 1:
         raise ValueError(f"the class head has {output.cls.shape[1]} channels, expected "
                          f"{len(classes) + 1} ({len(classes)} classes + background)")
-    with torch.no_grad():
-        energy_prob = output.energy.float().softmax(dim=1)
-        levels = energy_prob.argmax(dim=1).cpu().numpy()
-        foreground = (1.0 - energy_prob[:, 0]).cpu().numpy()
-        class_prob = output.cls.float().softmax(dim=1)
-        class_map = (class_prob[:, 1:].argmax(dim=1) + 1).cpu().numpy()
-        class_prob_np = class_prob.cpu().numpy()
-        sizes = output.box.float().exp().cpu().numpy()
-    return [
-        decode(levels[b], class_map[b], sizes[b], classes, e_max, config,
-               foreground_prob=foreground[b], class_prob=class_prob_np[b],
-               box_sizes=box_sizes, scale=scale, offset=offset)
-        for b in range(levels.shape[0])
-    ]
+    return [decode_compact(m, classes, config, box_sizes=box_sizes, scale=scale,
+                           offset=offset) for m in decode_maps(output)]
 
 
 def predict(
