@@ -59,3 +59,19 @@ def test_a_record_made_before_the_confusions_were_kept_still_draws():
     assert record.confusion_counts(old) is None
     assert "sharps" not in record.record_text(old)
     assert list(record.ap_table(old).columns[:1]) == ["test"]
+
+
+def test_the_paragraph_says_when_a_schedule_found_nothing():
+    made = _record()
+    rows = {"joint": (0.4, 212.6, 0.03, 0.12), "paper": (0.0, 0.0, 0.08, 2.1)}
+    made["metrics"]["schedules"] = {
+        name: {"mean AP@0.5": ap, "detections per test page": n, "held-out energy loss": e,
+               "held-out class loss": c} for name, (ap, n, e, c) in rows.items()}
+    text = record.record_text(made)
+    assert ("staged schedule, the detector's mean AP at IoU 0.5 is 0.000 with 0 detections "
+            "per test page (held-out energy loss 0.080, class loss 2.100); trained jointly, "
+            "0.400 with 213 detections") in text
+    assert "The staged detector finds nothing" in text
+    made["metrics"]["schedules"]["paper"]["detections per test page"] = 3.0
+    assert "finds nothing" not in record.record_text(made)
+    assert "finds nothing" not in record.record_text(_record())  # a record without counts

@@ -17,6 +17,7 @@ from dlwild.core.history import History
 from dlwild.deepscores import claims, figures, stats
 from dlwild.deepscores.detector import schedule_for, staged_ends
 from dlwild.deepscores.evaluate import describe_confusions
+from dlwild.deepscores.watershed import DecodeConfig
 
 __all__ = ["ap_table", "confusion_counts", "corpus_table", "record_figures", "record_tables",
            "record_text", "table_1_means"]
@@ -145,12 +146,32 @@ def record_text(record: Mapping[str, Any]) -> str:
         f"hold, the detector's mean AP at IoU 0.5 is {f(ap50['ours'])} (the paper's, same "
         f"classes: {f(ap50['paper'])}), at IoU 0.25 {f(ap25['ours'])} over "
         f"{int(ap25['classes'])} classes (paper {f(ap25['paper'])}). Class frequency and AP "
-        f"at IoU 0.5 correlate with Spearman's rho = {f(rho, '.2f')}. Trained with the "
-        f"paper's staged schedule, the detector's mean AP at IoU 0.5 is "
-        f"{f(schedules['paper']['mean AP@0.5'])}; trained jointly, "
-        f"{f(schedules['joint']['mean AP@0.5'])}."
-        + _sharps(confusion_counts(record))
+        f"at IoU 0.5 correlate with Spearman's rho = {f(rho, '.2f')}. "
+        + _schedules(schedules) + _sharps(confusion_counts(record))
     )
+
+
+def _schedules(schedules: dict[str, dict[str, Any]]) -> str:
+    """The staged against the joint schedule, in words: mean AP@0.5 and, where the record
+    keeps them, detections per test page and held-out losses; a detector that found nothing
+    is said to."""
+    def run(name: str) -> str:
+        row = schedules[name]
+        text = format_value(row["mean AP@0.5"], ".3f")
+        if "detections per test page" in row:
+            text += (f" with {format_value(row['detections per test page'], '.0f')} "
+                     f"detections per test page (held-out energy loss "
+                     f"{format_value(row['held-out energy loss'], '.3f')}, class loss "
+                     f"{format_value(row['held-out class loss'], '.3f')})")
+        return text
+
+    text = (f"Trained with the paper's staged schedule, the detector's mean AP at IoU 0.5 is "
+            f"{run('paper')}; trained jointly, {run('joint')}.")
+    if schedules["paper"].get("detections per test page") == 0:
+        text += (" The staged detector finds nothing: its energy head leaves no component of "
+                 f"{DecodeConfig().min_area} pixels or more above level 0 on any test page, "
+                 "so the watershed cuts have nothing to decode.")
+    return text
 
 
 def _sharps(counts: pd.DataFrame | None) -> str:

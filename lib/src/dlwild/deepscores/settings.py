@@ -111,6 +111,9 @@ SETTINGS = {
     # detector takes ~10 s). Forecast (December 2026, AMD EPYC, 2 cores): 2.1 h (engraving
     # 0.26 h, detectors 1.08 h, classifier 0.39 h, detection 0.34 h); the sizes before (2 x
     # 10,000 steps, 3 classifier epochs, 100 test pages) forecast 3.2 h on the same machine.
+    # Measured by the committed record (3 December 2026, same machine): about 2.7 h of CPU --
+    # engraving ~0.5 h, loading the 5.6 GB of pages 0.2 h, classifier 0.35 h, detectors
+    # 1.45 h (0.40-0.42 s a step), detection 4.4 s a test page; the kernel peaks at ~12.5 GB.
     "full": Settings(
         pieces=None, fonts=PAPER_SIZED.fonts, detector_scale=1.0, detector_classes=20,
         crop=(256, 256), crops_per_page=4, steps=6_250, width=16, optimizer="adam",
