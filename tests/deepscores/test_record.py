@@ -75,3 +75,13 @@ def test_the_paragraph_says_when_a_schedule_found_nothing():
     made["metrics"]["schedules"]["paper"]["detections per test page"] = 3.0
     assert "finds nothing" not in record.record_text(made)
     assert "finds nothing" not in record.record_text(_record())  # a record without counts
+
+
+def test_the_paragraph_says_when_the_classifier_was_still_learning():
+    made = _record()
+    made["metrics"]["classifier"]["history"] = {"epochs": [
+        {"epoch": 1, "val_accuracy": 0.49}, {"epoch": 2, "val_accuracy": 0.66}]}
+    assert ("macro accuracy of 0.970 after 2 epochs, its validation accuracy still rising in "
+            "the last one (from 0.49 to 0.66).") in record.record_text(made)
+    made["metrics"]["classifier"]["history"]["epochs"][1]["val_accuracy"] = 0.50
+    assert "macro accuracy of 0.970. " in record.record_text(made)
