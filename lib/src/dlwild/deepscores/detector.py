@@ -154,8 +154,9 @@ class TrainedDetector(Glued):
     def output(self, page_id: str, image: np.ndarray) -> watershed.DecodeMaps:
         """What decoding reads of the network's output on one whole page, computed once per
         page and kept in compact form (:class:`~dlwild.deepscores.watershed.DecodeMaps`: a
-        full-scale page's raw output is ~270 MB, its maps a few tens of MB), so that decoding
-        the same pages again (another cut level, cached box sizes) skips the forward pass."""
+        full-scale page's raw output is ~270 MB; the maps hold only the pixels with energy),
+        so that decoding the same pages again (another cut level, cached box sizes) skips
+        the forward pass."""
         if page_id not in self.outputs:
             model = self.model.eval()
             device = next(model.parameters()).device

@@ -171,8 +171,9 @@ class DecodeMaps:
     """What decoding reads of one image's net output, kept compactly: the energy levels of
     every pixel, and the class, foreground probability, class probabilities and box size only
     where the level is at least 1 -- the only pixels a component of any cut holds.  A whole
-    full-scale page's output (33 float maps, ~270 MB) shrinks to a tenth or less, so the
-    outputs of many test pages can be kept for decoding again (another cut, cached sizes)."""
+    full-scale page's output is 33 float maps (~270 MB) while most of a page is background,
+    so the maps of many test pages can be kept for decoding again (another cut, cached
+    sizes)."""
 
     levels: np.ndarray  # (H, W) energy level per pixel
     where: np.ndarray  # flat indices of the pixels with level >= 1
@@ -253,9 +254,6 @@ def decode_output(
 ) -> list[list[Detection]]:
     """Detections of every image of a batch of net outputs (see :func:`decode` and
     :func:`decode_maps`); the score from the softmax probabilities."""
-    if output.cls.shape[1] != len(classes) + 1:
-        raise ValueError(f"the class head has {output.cls.shape[1]} channels, expected "
-                         f"{len(classes) + 1} ({len(classes)} classes + background)")
     return [decode_compact(m, classes, config, box_sizes=box_sizes, scale=scale,
                            offset=offset) for m in decode_maps(output)]
 
