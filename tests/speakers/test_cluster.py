@@ -372,3 +372,50 @@ def test_float32_dynamics_keep_tiny_affinities():
         assert result.labels.tolist() == [0, 0, 1, 1] and result.converged
     # a float32 graph has lost that tie before it arrives: the two are left as singletons
     assert dominant_sets_from_affinity(A.astype(np.float32)).labels.tolist() == [0, 0, 1, 2]
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_symmetric_product_equals_the_general_one(dtype):
+    # The dynamics' product for symmetric graphs reads the upper triangle only, four rows at a
+    # time: sizes around the blocks of four and the vector widths, against the general product.
+    from dlwild.speakers import cluster
+
+    cluster._compile()
+    rng = np.random.default_rng(0)
+    for m in (1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 33, 64, 101):
+        S = rng.random((m, m)).astype(dtype)
+        S = (S + S.T) / 2
+        v = rng.random(m).astype(dtype)
+        general, symmetric = np.empty(m, dtype), np.full(m, np.nan, dtype)
+        cluster._matvec(S, v, general)
+        cluster._symv(S, v, symmetric)
+        assert symmetric == pytest.approx(S.astype(np.float64) @ v, rel=1e-5 if dtype == np.float32
+                                          else 1e-12)
+        assert symmetric == pytest.approx(general, rel=1e-5 if dtype == np.float32 else 1e-12)
+
+
+@pytest.mark.parametrize("metric", ["cosine", "angular", "euclidean"])
+def test_affinity_is_exactly_symmetric(metric):
+    # A matrix product rounds d_ij and d_ji apart; the graph must not, for the dynamics read
+    # half of it.
+    X = np.random.default_rng(1).standard_normal((97, 40))
+    A = affinity_matrix(X, metric, device="cpu").numpy()
+    assert np.array_equal(A, A.T)
+
+
+def test_asymmetric_graph_takes_the_general_product():
+    # A graph that is not symmetric (a user's own affinities) is multiplied whole: the compiled
+    # dynamics agree with the torch ones, which make no such distinction.
+    from dlwild.speakers.cluster import _peel_torch
+
+    rng = np.random.default_rng(2)
+    A = rng.random((41, 41)) ** 4
+    np.fill_diagonal(A, 0.0)
+    assert not np.array_equal(A, A.T)
+    x_compiled, it_compiled = replicator_dynamics(A)
+    x_torch, it_torch = _baseline().replicator_dynamics(torch.tensor(A))
+    assert it_compiled == it_torch
+    assert x_compiled.numpy() == pytest.approx(x_torch.numpy(), rel=1e-9, abs=1e-15)
+    compiled = dominant_sets_from_affinity(A, dtype="float64")
+    assert compiled.labels.tolist() == _peel_torch(torch.tensor(A), 0.1, 1e-6, 10_000,
+                                                   64).labels.tolist()

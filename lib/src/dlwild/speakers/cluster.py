@@ -187,7 +187,8 @@ def affinity_matrix(
     """ICPR 2018 graph (digest §4.5): ``a_ij = exp(-d_ij / (sigma_i sigma_j))``, ``a_ii = 0``,
     with local scaling ``sigma_i`` = mean distance of i to its ``n_neighbours`` (7) nearest
     neighbours (fewer if there are fewer other items).  ``sigma_i`` is floored at 1e-12 so
-    duplicate points get affinity 1 to each other and ~0 to the rest [O]."""
+    duplicate points get affinity 1 to each other and ~0 to the rest [O].  The graph is exactly
+    symmetric, as the formula is, so that the dynamics may read half of it (:func:`_symv`)."""
     import torch
 
     from ..core.config import select_device
@@ -206,6 +207,7 @@ def affinity_matrix(
         u = x / x.norm(dim=1, keepdim=True)
         cos = (u @ u.T).clamp(-1.0, 1.0)
         d = 1.0 - cos if metric == "cosine" else torch.arccos(cos) / math.pi
+    d = (d + d.T) / 2  # exactly symmetric: a matrix product rounds d_ij and d_ji apart (1e-16)
     d.fill_diagonal_(0.0)
     d = d.clamp_min(0.0)
     k = min(n_neighbours, n - 1)
@@ -216,21 +218,15 @@ def affinity_matrix(
     return a
 
 
-def _matvec(S: np.ndarray, v: np.ndarray, y: np.ndarray,
-            backwards: bool) -> None:  # pragma: no cover - run compiled
-    """``y = S v`` in S's precision (compiled by :func:`_compile`), eight rows at a time: each
-    load of ``v`` serves eight rows whose running sums stay in registers, each sum vectorised by
-    LLVM (``reassoc``); the last ``m % 8`` rows one at a time.  About 10% faster than SciPy's
-    BLAS ``sgemv`` on the sub-graphs of a peeling at n = 400.  ``backwards`` takes the blocks
-    of eight from the last: alternated step by step, a pass starts on the rows the previous
-    pass read last, still in the core's cache when S is too large for it (at n = 400 a float32
-    graph is 640 KB; the L2 cache of the book machine is 512 KB).  Each row is summed the same
-    way in either direction, so ``y`` does not depend on it."""
+def _matvec(S: np.ndarray, v: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``y = S v`` in S's precision for any square ``S`` (compiled by :func:`_compile`), eight
+    rows at a time: each load of ``v`` serves eight rows whose running sums stay in registers,
+    each sum vectorised by LLVM (``reassoc``); the last ``m % 8`` rows one at a time."""
     m, k = S.shape
     zero = S.dtype.type(0)
     blocks = m // 8
     for b in range(blocks):
-        i = 8 * (blocks - 1 - b) if backwards else 8 * b
+        i = 8 * b
         a0 = a1 = a2 = a3 = a4 = a5 = a6 = a7 = zero
         for j in range(k):
             vj = v[j]
@@ -251,13 +247,56 @@ def _matvec(S: np.ndarray, v: np.ndarray, y: np.ndarray,
         y[r] = acc
 
 
-def _dynamics(S: np.ndarray, x: np.ndarray, epsilon: float,
-              max_iter: int) -> tuple[np.ndarray, int, bool]:  # pragma: no cover - compiled
+def _symv(S: np.ndarray, v: np.ndarray, y: np.ndarray) -> None:  # pragma: no cover - compiled
+    """``y = S v`` for a symmetric ``S``, reading only its upper triangle (and the 4 x 4 blocks
+    on the diagonal): each entry read serves twice, ``y_i += s_ij v_j`` and ``y_j += s_ij v_i``,
+    so a step reads half the memory of :func:`_matvec`.  Four rows at a time, their dot products
+    in registers and the transposed products in one update of ``y_j``; the column index is
+    unsigned, which spares the negative-index wraparound that otherwise keeps LLVM from
+    vectorising the loop.  The whole peeling on an AMD EPYC with 1 MB of L2 per core (3 December
+    2026): 1.09x, 1.08x and 1.27x faster than with :func:`_matvec` at n = 200, 400 and 800, the
+    gain growing as the graph outgrows the cache."""
+    m = S.shape[0]
+    zero = S.dtype.type(0)
+    for i in range(m):
+        y[i] = zero
+    blocks = m // 4
+    for b in range(blocks):
+        i = 4 * b
+        x0, x1, x2, x3 = v[i], v[i + 1], v[i + 2], v[i + 3]
+        r0, r1, r2, r3 = S[i], S[i + 1], S[i + 2], S[i + 3]
+        a0 = r0[i] * x0 + r0[i + 1] * x1 + r0[i + 2] * x2 + r0[i + 3] * x3
+        a1 = r1[i] * x0 + r1[i + 1] * x1 + r1[i + 2] * x2 + r1[i + 3] * x3
+        a2 = r2[i] * x0 + r2[i + 1] * x1 + r2[i + 2] * x2 + r2[i + 3] * x3
+        a3 = r3[i] * x0 + r3[i + 1] * x1 + r3[i + 2] * x2 + r3[i + 3] * x3
+        for jj in range(m - i - 4):
+            j = np.uint64(i + 4 + jj)
+            vj = v[j]
+            s0, s1, s2, s3 = r0[j], r1[j], r2[j], r3[j]
+            a0 += s0 * vj
+            a1 += s1 * vj
+            a2 += s2 * vj
+            a3 += s3 * vj
+            y[j] += s0 * x0 + s1 * x1 + s2 * x2 + s3 * x3
+        y[i] += a0
+        y[i + 1] += a1
+        y[i + 2] += a2
+        y[i + 3] += a3
+    for r in range(4 * blocks, m):  # the last m % 4 rows: their block, the rest came as columns
+        acc = zero
+        for c in range(4 * blocks, m):
+            acc += S[r, c] * v[c]
+        y[r] += acc
+
+
+def _dynamics(S: np.ndarray, x: np.ndarray, epsilon: float, max_iter: int,
+              symmetric: bool) -> tuple[np.ndarray, int, bool]:  # pragma: no cover - compiled
     """Replicator dynamics from ``x`` on the C-contiguous matrix ``S`` (compiled by
-    :func:`_compile`, once per precision of S): per step ``y = S x`` (:func:`_matvec`) in S's
-    precision from a copy of the state in that precision, then the payoff ``x.y``, and in one
-    fused pass the update, the step norm and the next copy, in float64; no allocation, no
-    Python and no dispatch per step.  Returns ``(x, iterations, converged)``."""
+    :func:`_compile`, once per precision of S): per step ``y = S x`` (:func:`_symv` when S is
+    symmetric, else :func:`_matvec`) in S's precision from a copy of the state in that
+    precision, then the payoff ``x.y``, and in one fused pass the update, the step norm and the
+    next copy, in float64; no allocation, no Python and no dispatch per step.  Returns
+    ``(x, iterations, converged)``."""
     m = x.shape[0]
     xs = np.empty(m, dtype=S.dtype)
     y = np.empty(m, dtype=S.dtype)
@@ -265,7 +304,10 @@ def _dynamics(S: np.ndarray, x: np.ndarray, epsilon: float,
     for i in range(m):
         xs[i] = x[i]
     for it in range(max_iter):
-        _matvec(S, xs, y, it % 2 == 1)
+        if symmetric:
+            _symv(S, xs, y)
+        else:
+            _matvec(S, xs, y)
         payoff = 0.0
         for i in range(m):
             payoff += x[i] * y[i]
@@ -307,8 +349,10 @@ def _any_at_least(S: np.ndarray, bound: float) -> bool:  # pragma: no cover - ru
 
 
 def _peel_loop(S: np.ndarray, A: np.ndarray, theta: float, epsilon: float, max_iter: int,
-               rescale_below: float) -> tuple[np.ndarray, int, int]:  # pragma: no cover
+               rescale_below: float,
+               symmetric: bool) -> tuple[np.ndarray, int, int]:  # pragma: no cover - compiled
     """The whole peeling of :func:`_peel_numpy` in one compiled call (no Python per peel).
+    ``symmetric`` says that ``A`` is, hence every sub-graph cut from it (:func:`_symv`).
 
     ``S`` is the graph as the dynamics take it (:func:`_in_precision`), a private copy that is
     overwritten: after each peel the rows and columns of the nodes left are compacted in place
@@ -339,7 +383,7 @@ def _peel_loop(S: np.ndarray, A: np.ndarray, theta: float, epsilon: float, max_i
             for i in range(m):
                 labels[idx[i]] = cluster + i
             break
-        x, _, converged = _dynamics(sub, np.full(m, 1.0 / m), epsilon, max_iter)
+        x, _, converged = _dynamics(sub, np.full(m, 1.0 / m), epsilon, max_iter, symmetric)
         peels += 1
         unconverged += not converged
         cut = theta * x.max()
@@ -370,7 +414,7 @@ def _compile() -> None:
     matrix-vector product, payoff and step (a summation order of its choosing, as a BLAS
     chooses one) and of the barycentre's payoff (whose sign does not depend on the order);
     the peeling itself is compiled without it."""
-    global _COMPILED, _matvec, _dynamics, _barycentre_payoff, _any_at_least, _peel_loop
+    global _COMPILED, _matvec, _symv, _dynamics, _barycentre_payoff, _any_at_least, _peel_loop
     if not _COMPILED:
         import numba
 
@@ -378,6 +422,7 @@ def _compile() -> None:
                           fastmath={"reassoc", "contract", "nsz"})
         exact = numba.njit(cache=True, nogil=True, boundscheck=False)
         _matvec = fast(_matvec)
+        _symv = fast(_symv)
         _dynamics = fast(_dynamics)
         _barycentre_payoff = fast(_barycentre_payoff)
         _any_at_least = exact(_any_at_least)
@@ -421,6 +466,13 @@ def _in_precision(S: np.ndarray, precision: np.dtype) -> np.ndarray:
     return np.ascontiguousarray(S, dtype=precision)
 
 
+def _is_symmetric(S: np.ndarray) -> bool:
+    """Whether ``S`` equals its transpose exactly (the ICPR graph does: ``d_ij`` and
+    ``sigma_i sigma_j`` are symmetric), so that the dynamics may read half of it (:func:`_symv`);
+    any other graph takes the general product."""
+    return bool(np.array_equal(S, S.T))
+
+
 def _replicate_numpy(S: np.ndarray, x0: np.ndarray | None, epsilon: float, max_iter: int,
                      precision: np.dtype) -> tuple[np.ndarray, int, bool]:
     return _run_compiled(_in_precision(S, precision), x0, epsilon, max_iter)
@@ -433,7 +485,8 @@ def _run_compiled(S: np.ndarray, x0: np.ndarray | None, epsilon: float,
     x = (np.full(m, 1.0 / m) if x0 is None
          else np.array(x0, dtype=np.float64, copy=True).reshape(m))
     _compile()
-    x, iterations, converged = _dynamics(S, x, float(epsilon), int(max_iter))
+    x, iterations, converged = _dynamics(S, x, float(epsilon), int(max_iter),
+                                         _is_symmetric(S))
     return x, int(iterations), bool(converged)
 
 
@@ -579,7 +632,7 @@ def _peel_numpy(A: np.ndarray, precision: np.dtype, theta: float, epsilon: float
     _compile()
     labels, peels, unconverged = _peel_loop(
         S, np.ascontiguousarray(A, dtype=np.float64), float(theta), float(epsilon),
-        int(max_iter), float(rescale_below))
+        int(max_iter), float(rescale_below), _is_symmetric(A))
     return DominantSets(labels, int(peels), int(unconverged))
 
 
