@@ -160,9 +160,13 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(is
                                ablation.to_numpy(dtype=float), equal_nan=True)
     assert "(6 images of each attack)" in tables[2].caption
     text = record.record_text(full)
-    assert "ran for 2.0 h on x86_64 CPU (2 threads)" in text
+    hours = sum(a["images"] * a["s / image"] for v in (metrics, metrics["coil20"])
+                for a in v["attacks"].values()) / 3600
+    assert record.attack_hours(full["metrics"]) == pytest.approx(hours)
+    assert f"Its attacks took {hours:.1f} h on x86_64 CPU (2 threads)" in text
+    assert "the sitting that finished it took 2.0 h, started 2026-12-03" in text
     assert "the fast attacks ran on 24 of them, the slow ones on 6" in text
-    assert "The COIL-20 victim classifies" in text and "literal reading, 3 × 3" in text
+    assert "The COIL-20 victim classifies" in text and "literal reading, 3x3" in text
     quick = dict(full, metrics={k: v for k, v in full["metrics"].items()
                                 if k not in ("coil20", "ablation")})
     assert len(record.record_tables(quick)) == 1

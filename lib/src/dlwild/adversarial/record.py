@@ -54,6 +54,14 @@ def _mean_auc(victim: Mapping[str, Any]) -> tuple[float, str, str]:
     return float(np.nanmean(auc)), TITLES[auc.idxmax()], TITLES[auc.idxmin()]
 
 
+def attack_hours(metrics: Mapping[str, Any]) -> float:
+    """Hours all attacks of a run took, from each attack's images and seconds per image (both
+    victims): the time the chunks took when they ran, in this sitting or an earlier one."""
+    victims = [metrics] + ([metrics["coil20"]] if "coil20" in metrics else [])
+    return sum(a["images"] * a["s / image"] for v in victims for a in v["attacks"].values()
+               ) / 3600
+
+
 def record_text(record: Mapping[str, Any]) -> str:
     """A paragraph on the record, every number read from it."""
     metrics, scale, prov = record["metrics"], record["scale"], record["provenance"]
@@ -64,10 +72,13 @@ def record_text(record: Mapping[str, Any]) -> str:
         return format_value(value, fmt)
 
     mean, best, worst = _mean_auc(metrics)
-    text = (f"**What the {scale}-scale run shows.** It ran for "
-            f"{f(prov['wall_s'] / 3600, '.1f')} h on {prov['hardware']['name']}, started "
-            f"{prov['started'][:10]}. The MNIST victim classifies "
-            f"{f(metrics['victim_test_accuracy'], '.2%')} of the test images; the fast attacks "
+    text = (f"**What the {scale}-scale run shows.** Its attacks took "
+            f"{f(attack_hours(metrics), '.1f')} h on {prov['hardware']['name']}, timed chunk "
+            f"by chunk in whichever sitting ran them (a run that is stopped resumes from its "
+            f"cached chunks); the sitting that finished it took "
+            f"{f(prov['wall_s'] / 3600, '.1f')} h, started {prov['started'][:10]}. The MNIST "
+            f"victim classifies {f(metrics['victim_test_accuracy'], '.2%')} of the test "
+            f"images; the fast attacks "
             f"ran on {int(attacks.loc['fgsm', 'images']):,} of them, the slow ones on "
             f"{int(attacks.loc['boundary', 'images']):,}. Detection by the threshold on the "
             f"local spatial entropy reaches a mean AUC of {f(mean)}, highest for {best} and "
@@ -86,6 +97,6 @@ def record_text(record: Mapping[str, Any]) -> str:
     if "ablation" in metrics:
         by_variant = frame(metrics["ablation"]["auc"]).mean(axis=1, skipna=True)
         text += (f" Over the ablation's variants the mean AUC goes from "
-                 f"{f(by_variant.iloc[0])} (the literal reading, 3 × 3) to "
+                 f"{f(by_variant.iloc[0])} (the literal reading, 3x3) to "
                  f"{f(by_variant.max())} ({by_variant.idxmax()}).")
     return text
