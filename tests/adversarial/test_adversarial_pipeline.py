@@ -156,6 +156,8 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(is
     pd.testing.assert_frame_equal(tables[0].data, live.astype({c: float for c in live.columns
                                                                if c != "attack"}),
                                   check_dtype=False)
+    html = tables[0].to_html()
+    assert ">24<" in html and "24.000" not in html  # image counts as counts
     np.testing.assert_allclose(tables[2].data.to_numpy(dtype=float),
                                ablation.to_numpy(dtype=float), equal_nan=True)
     assert "(6 images of each attack)" in tables[2].caption

@@ -124,7 +124,8 @@ def attacks_and_detection(summary: pd.DataFrame, table: pd.DataFrame, accuracy: 
     view = summary[["images", "success rate", "median L2"]].join(
         table[["AUC", "detected @ 1% FPR", "detected @ 5% FPR", "detected @ 10% FPR"]])
     view.insert(0, "attack", [TITLES[a] for a in view.index])
-    return view.style.format(precision=3, na_rep="–").set_caption(
+    return view.style.format(precision=3, na_rep="–").format(
+        "{:,.0f}", subset=["images"]).set_caption(
         f"{victim} victim, test accuracy {accuracy:.2%}")
 
 
