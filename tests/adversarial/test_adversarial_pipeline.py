@@ -160,7 +160,7 @@ def test_the_study_attacks_scores_and_evaluates_every_attack_on_a_tiny_victim(is
     assert ">24<" in html and "24.000" not in html  # image counts as counts
     np.testing.assert_allclose(tables[2].data.to_numpy(dtype=float),
                                ablation.to_numpy(dtype=float), equal_nan=True)
-    assert "(6 images of each attack)" in tables[2].caption
+    assert tables[2].caption.endswith("entropy: the first 6 images of each attack")
     text = record.record_text(full)
     hours = sum(a["images"] * a["s / image"] for v in (metrics, metrics["coil20"])
                 for a in v["attacks"].values()) / 3600
@@ -218,3 +218,14 @@ def test_the_coil20_study_runs_on_the_real_images(isolated_home):
     record = pipeline.metrics(study, (1.0, 2.0), coil=study)["coil20"]
     assert set(record["detection"]) == set(ATTACKS)
     json.dumps(record)
+
+
+def test_ablation_images_say_which_attacks_had_fewer():
+    from dlwild.adversarial.pipeline import ablation_images
+
+    assert ablation_images(2000, {"fgsm": 7890, "boundary": 2000}) == (
+        "the first 2,000 images of each attack")
+    assert ablation_images(100, {"fgsm": 200, "one_pixel": 30, "boundary": 30,
+                                 "deepfool": 80}) == (
+        "the first 100 images of each attack (all 30 of the One pixel attack and the "
+        "Boundary attack; all 80 of the DeepFool)")

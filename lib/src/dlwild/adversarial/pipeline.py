@@ -4,6 +4,7 @@ notebook calls; the logic lives in the modules it calls (tested there)."""
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -312,6 +313,18 @@ def few_class_l2(run: Any, main: Study, few: Victim) -> tuple[float, float]:
     return ten, many
 
 
+def ablation_images(images: int, attacked: Mapping[str, int]) -> str:
+    """How many images of each attack the ablation scored: the first ``images`` of each,
+    all of those attacks that had fewer (``attacked``: images attacked, by attack name)."""
+    fewer: dict[int, list[str]] = {}
+    for name, n in attacked.items():
+        if n < images:
+            fewer.setdefault(int(n), []).append(TITLES[name])
+    text = f"the first {images:,} images of each attack"
+    parts = [f"all {n:,} of the {' and the '.join(names)}" for n, names in fewer.items()]
+    return text + (f" ({'; '.join(parts)})" if parts else "")
+
+
 def ablation(main: Study, images: int, windows: tuple[int, ...]) -> pd.DataFrame:
     """AUC per attack (clean evaluation vs successful adversarial images, the first
     ``images`` of each attack) for other maps and entropies: the three readings of the
@@ -341,7 +354,7 @@ def ablation(main: Study, images: int, windows: tuple[int, ...]) -> pd.DataFrame
     frame = pd.DataFrame(rows).T
     frame.attrs["images"] = images
     mean = frame.mean(axis=1, skipna=True)
-    glue_value("adv_abl_n", images, "d")
+    glue_value("adv_abl_n", ablation_images(images, {a: r.n for a, r in main.results.items()}))
     glue_value("adv_abl_best", mean.idxmax())
     glue_value("adv_abl_best_auc", float(mean.max()), ".3f")
     glue_value("adv_abl_literal_auc", float(mean.iloc[0]), ".3f")

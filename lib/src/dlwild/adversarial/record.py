@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 
 from dlwild.adversarial.attacks import TITLES
-from dlwild.adversarial.pipeline import attacks_and_detection
+from dlwild.adversarial.pipeline import ablation_images, attacks_and_detection
 from dlwild.core.claims import format_value
 
 __all__ = ["frame", "record_tables", "record_text"]
@@ -41,10 +41,10 @@ def record_tables(record: Mapping[str, Any]) -> list[Any]:
                                     v["victim_test_accuracy"], name)
               for name, v in _victims(metrics).items()]
     if "ablation" in metrics:
-        images = metrics["ablation"]["images"]
+        scored = ablation_images(metrics["ablation"]["images"],
+                                 {a: int(v["images"]) for a, v in metrics["attacks"].items()})
         tables.append(frame(metrics["ablation"]["auc"]).style.format(
-            precision=3, na_rep="–").set_caption(
-            f"AUC per attack by map and entropy ({images} images of each attack)"))
+            precision=3, na_rep="–").set_caption(f"AUC per attack by map and entropy: {scored}"))
     return tables
 
 
