@@ -3,6 +3,7 @@ audio (shape, band of a pure tone, the log10(1 + 1e4 x) compression) and segment
 
 from __future__ import annotations
 
+import os
 import time
 
 import librosa
@@ -48,6 +49,21 @@ def test_pure_tone_peaks_in_its_mel_band(freq):
     centres = librosa.mel_frequencies(n_mels=N_MELS + 2, fmin=0.0, fmax=SR / 2)[1:-1]
     band = int(np.argmax(spec[:, 10:-10].mean(axis=1)))
     assert abs(band - int(np.argmin(np.abs(centres - freq)))) <= 1
+
+
+@pytest.mark.skipif((os.cpu_count() or 1) < 2, reason="one core: BLAS cannot split the work")
+def test_same_bytes_whatever_the_blas_threads():
+    """The features' bytes key the networks trained on them (their content hash): with two
+    BLAS threads librosa's mel projection rounded differently than with one (seen with
+    OMP_NUM_THREADS=1 against 2), so a run resumed with another thread count retrained."""
+    from threadpoolctl import threadpool_limits
+
+    audio = np.random.default_rng(0).normal(scale=0.1, size=5 * SR).astype(np.float32)
+    specs = []
+    for threads in (1, 2):
+        with threadpool_limits(limits=threads, user_api="blas"):
+            specs.append(mel_spectrogram(audio))
+    assert specs[0].tobytes() == specs[1].tobytes()
 
 
 def test_compression_known_answer():

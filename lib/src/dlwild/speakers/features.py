@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections import OrderedDict
 from collections.abc import Iterable, Sequence
+from typing import Any
 
 import numpy as np
 
@@ -45,9 +46,27 @@ def compress(power: np.ndarray) -> np.ndarray:
     return np.log10(1.0 + C * np.asarray(power, dtype=np.float64)).astype(np.float32)
 
 
+_BLAS: Any = None
+
+
+def _one_blas_thread() -> Any:
+    """A context in which BLAS runs on one thread.  librosa projects the power spectrogram
+    onto the mel filters by a BLAS product, whose rounding depends on how many threads share
+    it: the same audio gave other float32 bytes with OMP_NUM_THREADS=1 than with 2, hence
+    another content hash and artifact key for every network trained on the features (a run
+    resumed with another thread count retrained from scratch).  One thread is as fast here."""
+    global _BLAS
+    if _BLAS is None:
+        from threadpoolctl import ThreadpoolController
+
+        _BLAS = ThreadpoolController()
+    return _BLAS.limit(limits=1, user_api="blas")
+
+
 def mel_spectrogram(y: np.ndarray, sr: int = SR) -> np.ndarray:
     """Compressed mel spectrogram ``[128, 1 + len(y) // 160]`` float32 of mono audio at 16 kHz
-    (centred frames, librosa's default zero padding); other rates are resampled to 16 kHz."""
+    (centred frames, librosa's default zero padding); other rates are resampled to 16 kHz.
+    The same bytes whatever the number of BLAS threads (:func:`_one_blas_thread`)."""
     import librosa
 
     y = np.asarray(y, dtype=np.float32)
@@ -57,17 +76,18 @@ def mel_spectrogram(y: np.ndarray, sr: int = SR) -> np.ndarray:
         raise ValueError("mel_spectrogram: empty audio")
     if sr != SR:
         y = librosa.resample(y, orig_sr=sr, target_sr=SR, res_type="soxr_hq")
-    power = librosa.feature.melspectrogram(
-        y=y,
-        sr=SR,
-        n_fft=N_FFT,
-        hop_length=HOP,
-        win_length=N_FFT,
-        window="hann",
-        center=True,
-        power=2.0,
-        n_mels=N_MELS,
-    )
+    with _one_blas_thread():
+        power = librosa.feature.melspectrogram(
+            y=y,
+            sr=SR,
+            n_fft=N_FFT,
+            hop_length=HOP,
+            win_length=N_FFT,
+            window="hann",
+            center=True,
+            power=2.0,
+            n_mels=N_MELS,
+        )
     return compress(power)
 
 
