@@ -33,6 +33,13 @@ upper triangle (``_symv``): in one process on the EPYC (1 MB L2 per core), the p
 1.08x and 1.27x faster than with the whole-matrix product at n = 200, 400 and 800.  The ratio at
 n = 400 on that machine, three runs with it: 9.7x, 9.5x, 9.0x, and 9.8x without it in the same
 hour: the machine's drift between runs is larger than the gain at that size.
+Also measured there and dropped (products of one peeling's real sub-graphs, 42,416 steps):
+zero-padded 32-row panels whose loops never end in a scalar tail, 1.06x-1.11x (8-row panels
+1.00x); the product as a sum of rows (no horizontal sums, the whole matrix read) 0.85x; BLAS
+``ssymv`` and ``sgemv`` (OpenBLAS, called from the compiled loop) 0.65x-0.9x.  The kernel's
+rows are short (a row of the triangle averages m/2 entries): a 4-row block's fixed cost, the
+horizontal sums and the 4 x 4 diagonal block, is worth about two passes of its vector loop.
+The ratio on 3 December 2026 (later, the machine otherwise idle): 9.8x (0.144 s / 1.405 s).
 
 Results go to ``_build/benchmarks/dominant_sets.json``.  Run with ``make bench`` or
 ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dominant_sets.py [--sizes 80 200 400]``."""
