@@ -97,6 +97,10 @@ def test_the_record_is_drawn_from_its_file_alone(experiment):
     points = e.numbers["points"]["l2c"]
     assert f"points MR {points['mr']:.3f} ± {points['mr_std']:.3f}" in text
     assert "trained for 1.5 h (2.0 h in all) on x86_64 CPU (2 threads)" in text
+    resumed = dict(full, provenance=dict(full["provenance"], training_s=12600.0))
+    assert ("Its networks trained for 3.5 h, part of it in an earlier sitting whose networks "
+            "this run loaded from the cache; the run that finished the record took 2.0 h on "
+            "x86_64 CPU (2 threads), started 2026-12-03.") in record.record_text(resumed)
     assert f"(n = {max(e.large)})" in text and "metric-learning block" in text
     assert f"against {e.ablation['plain']:.3f} for plain L2C trained the same way" in text
     quick = dict(full, metrics={k: v for k, v in full["metrics"].items()
