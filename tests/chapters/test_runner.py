@@ -336,3 +336,31 @@ def test_training_code_files_are_the_declared_modules(book_root):
     assert {"models.py", "losses.py", "train.py"} <= names and "cluster.py" not in names
     with pytest.raises(ChapterError, match="unknown chapter"):
         training_code_files(Project(book_root), "no_such_chapter")
+
+
+def test_a_finished_kernel_is_shut_down_without_an_interrupt(monkeypatch):
+    """jupyter_client sends SIGINT before every shutdown request; when it lands while the
+    kernel still finishes its last reply, ipykernel prints "ERROR | KeyboardInterrupt caught in
+    kernel." on the run's stderr. The chapters' kernels are asked to shut down, not interrupted."""
+    import asyncio
+
+    from jupyter_client.manager import KernelManager
+
+    from dlwild.runner.execution import kernel_manager_with
+
+    interrupts = []
+
+    async def record(self):
+        interrupts.append(self)
+
+    monkeypatch.setattr(KernelManager, "_async_interrupt_kernel", record)
+
+    async def start_and_stop():
+        km = kernel_manager_with({})(kernel_name="python3")
+        await km.start_kernel()
+        assert await km.is_alive()
+        await km.shutdown_kernel()
+        return await km.is_alive()
+
+    assert asyncio.run(start_and_stop()) is False
+    assert interrupts == []

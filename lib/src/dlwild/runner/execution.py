@@ -154,7 +154,8 @@ def run_chapter(project: Project, chapter: str, given: Mapping[str, Any] | None 
 def kernel_manager_with(env: Mapping[str, str]) -> type:
     """A kernel manager class whose kernels start with ``env`` on top of this process's
     environment: the run's settings reach its kernel alone, so runs executing side by side
-    in one process (a sweep's seeds on one Dask worker) never share ``os.environ``."""
+    in one process (a sweep's seeds on one Dask worker) never share ``os.environ``.  Its
+    kernels are shut down without the interrupt jupyter_client sends first."""
     from jupyter_client.manager import AsyncKernelManager
 
     extra = {k: str(v) for k, v in env.items()}
@@ -163,6 +164,16 @@ def kernel_manager_with(env: Mapping[str, str]) -> type:
         async def start_kernel(self, **kw: Any) -> None:
             kw["env"] = {**os.environ, **kw.get("env", {}), **extra}
             await super().start_kernel(**kw)
+
+        async def _async_interrupt_kernel(self) -> None:
+            # jupyter_client interrupts every kernel before it asks it to shut down; ours has
+            # run its cells by then, and a SIGINT that lands while it still finishes the last
+            # reply made ipykernel print "ERROR | KeyboardInterrupt caught in kernel." on the
+            # run's stderr (seen on a busy machine). The shutdown request alone suffices; an
+            # interrupt asked for (interrupt_kernel, a cell's timeout) still goes through.
+            if self.shutting_down:
+                return
+            await super()._async_interrupt_kernel()
 
     return ChapterKernelManager
 
