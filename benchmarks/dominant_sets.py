@@ -13,33 +13,31 @@ The new implementation's first call compiles its dynamics (Numba, cached on disk
 own as the warm-up, never mixed into the curve.  Where both run, they run alternately (5 rounds
 up to n = 400) and the speed-up is the median of the rounds' ratios, so that a machine that
 slows down mid-run slows both.  Target: 10x the baseline at n = 400.  Measured on the book
-machine (December 2026, otherwise idle, four runs): 9.8x, 10.1x, 10.8x and 11.9x (the
-baseline's time drifts from 1.7 to 2.2 s between runs, the new one's from 0.18 to 0.21 s).
-On an AMD EPYC of the same kind (3 December 2026, nothing else running): 7.5x (0.141 s
-against 1.068 s): the baseline's torch runs relatively faster there, while the new dynamics
-stay bound by the matrix-vector product (about 20 GFMA/s at m = 400; 4- and 8-row and
-row-axpy kernels measured within 10 % of each other).  Again there (3 December 2026, later):
-9.2x (0.166 s against 1.558 s).  The dynamics' float32 matrix-vector product runs at this
-CPU's BLAS speed (21.8 GFMA/s against 20.6 for the BLAS ``sgemv`` NumPy calls, m = 400),
-padding rows to whole vectors gains nothing, and splitting it over the two cores is slower
-(9.0 against 8.1 us per product, Numba's OpenMP layer).  At n = 400 the peeling takes
-42,415 steps of 2.67 G multiply-adds in all, 133 ms at that speed, which is the whole of its
-time: the replicator dynamics are bound by the memory the products read, and what is left
-of the 10x would have to come from fewer products, not faster ones.  Fewer products do not come
-from guessing the next peel: at n = 400 the two members that end up above theta * max(x) become
-the two largest entries only after 58 % of a peel's steps (median), and the support settles at
-79 %.  Less memory per product does: the graph is now exactly symmetric and the dynamics read its
-upper triangle (``_symv``): in one process on the EPYC (1 MB L2 per core), the peeling 1.09x,
-1.08x and 1.27x faster than with the whole-matrix product at n = 200, 400 and 800.  The ratio at
-n = 400 on that machine, three runs with it: 9.7x, 9.5x, 9.0x, and 9.8x without it in the same
-hour: the machine's drift between runs is larger than the gain at that size.
-Also measured there and dropped (products of one peeling's real sub-graphs, 42,416 steps):
-zero-padded 32-row panels whose loops never end in a scalar tail, 1.06x-1.11x (8-row panels
-1.00x); the product as a sum of rows (no horizontal sums, the whole matrix read) 0.85x; BLAS
-``ssymv`` and ``sgemv`` (OpenBLAS, called from the compiled loop) 0.65x-0.9x.  The kernel's
-rows are short (a row of the triangle averages m/2 entries): a 4-row block's fixed cost, the
-horizontal sums and the 4 x 4 diagonal block, is worth about two passes of its vector loop.
-The ratio on 3 December 2026 (later, the machine otherwise idle): 9.8x (0.144 s / 1.405 s).
+machine (an AMD EPYC, Zen 4, 2 cores, 1 MB L2 per core; 3 December 2026, otherwise idle):
+10.6x, 11.1x, 11.2x, 12.1x, 12.4x and 13.9x in six runs (the new one 0.10-0.12 s, the baseline,
+whose time drifts most, 1.1-1.5 s), same clusters at every n; n = 1000: 2.5 s against 15.5 s
+(6.1x: the graph outgrows the L2 cache and the products wait on memory).
+
+Where the time goes, at n = 400: 200 peels of 42,416 replicator steps in all, 2.67 G
+multiply-adds of matrix-vector products, which are nearly the whole peeling (the affinity
+graph is 5-8 ms).  The dynamics are bound by those products, so the steps were made cheap,
+not fewer: fewer do not come from guessing the next peel (the two members that end up above
+theta * max(x) become the two largest entries only after 58 % of a peel's steps, median, and
+the support settles at 79 %), nor from dropping nodes whose mass is below the products'
+rounding (they stay above it for all but 2 % of the products' work).  What made them cheap,
+in order: compiled dynamics with no allocation or dispatch per step, float32 products of the
+float64 state (half the memory per step), reading the exactly symmetric graph's upper triangle
+only, and (the step that met the target: 9.6x and 8.6x on the same day before it) that
+triangle packed per peel into zero-padded four-row panels lying end to end
+(``_pack_upper``, ``_symv_packed``): one contiguous stream per product instead of a new one per
+short row, and vector loops that never end in a scalar remainder; on the products of one
+peeling alone 1.26x (median of 12 alternated rounds, 1.18x-1.41x).
+Measured and dropped: the same kernel on 8-row panels (5x slower);
+16-column panels (no better than 32); padded but unpacked triangles 1.06x; the product as a
+sum of rows (no horizontal sums, the whole matrix read) 0.85x; OpenBLAS ``ssymv`` and
+``sgemv`` called from the compiled loop 0.65x-0.9x; the products split over the two cores by
+Numba's OpenMP layer (9.0 against 8.1 us per product); a multiplication by the payoff's
+reciprocal instead of the division (within the noise).
 
 Results go to ``_build/benchmarks/dominant_sets.json``.  Run with ``make bench`` or
 ``OMP_NUM_THREADS=1 .venv/bin/python benchmarks/dominant_sets.py [--sizes 80 200 400]``."""

@@ -376,19 +376,27 @@ def test_float32_dynamics_keep_tiny_affinities():
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 def test_symmetric_product_equals_the_general_one(dtype):
-    # The dynamics' product for symmetric graphs reads the upper triangle only, four rows at a
-    # time: sizes around the blocks of four and the vector widths, against the general product.
+    # The dynamics' product for symmetric graphs reads the packed upper triangle only, four rows
+    # at a time in zero-padded panels: sizes around the blocks of four and the panel width, a
+    # non-zero diagonal (added half from each side), against the general product.
     from dlwild.speakers import cluster
 
     cluster._compile()
     rng = np.random.default_rng(0)
-    for m in (1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 33, 64, 101):
+    width = cluster._PANEL_WIDTH
+    for m in (1, 2, 3, 4, 5, 7, 8, 9, 13, 31, 32, 33, 64, 101):
         S = rng.random((m, m)).astype(dtype)
         S = (S + S.T) / 2
         v = rng.random(m).astype(dtype)
-        general, symmetric = np.empty(m, dtype), np.full(m, np.nan, dtype)
+        general = np.empty(m, dtype)
         cluster._matvec(S, v, general)
-        cluster._symv(S, v, symmetric)
+        packed = np.full(cluster._packed_size(m), np.nan, dtype)
+        cluster._pack_upper(S, packed)
+        assert np.isfinite(packed).all()  # every entry written, the padding with zeros
+        padded = np.concatenate([v, np.zeros(width, dtype)])
+        out = np.full(m + width, np.nan, dtype)
+        cluster._symv_packed(packed, m, padded, out)
+        symmetric = out[:m]
         assert symmetric == pytest.approx(S.astype(np.float64) @ v, rel=1e-5 if dtype == np.float32
                                           else 1e-12)
         assert symmetric == pytest.approx(general, rel=1e-5 if dtype == np.float32 else 1e-12)
