@@ -42,11 +42,11 @@ triangle packed per peel into zero-padded four-row panels lying end to end
 short row, and vector loops that never end in a scalar remainder; on the products of one
 peeling alone 1.26x (median of 12 alternated rounds, 1.18x-1.41x).
 Measured and dropped: the same kernel on 8-row panels (5x slower); 16-column panels (no
-better than 32); padded but unpacked triangles 1.06x; the product as a
-sum of rows (no horizontal sums, the whole matrix read) 0.85x; OpenBLAS ``ssymv`` and
-``sgemv`` called from the compiled loop 0.65x-0.9x; the products split over the two cores by
-Numba's OpenMP layer (9.0 against 8.1 us per product); a multiplication by the payoff's
-reciprocal instead of the division (within the noise).
+better than 32); padded but unpacked triangles 1.06x; the product as a sum of rows (no
+horizontal sums, the whole matrix read) 0.85x; OpenBLAS ``ssymv`` and ``sgemv`` called from
+the compiled loop 0.65x-0.9x; the products split over the two cores by Numba's OpenMP layer
+(9.0 against 8.1 us per product); a multiplication by the payoff's reciprocal instead of the
+division (within the noise).
 
 Results go to ``_build/benchmarks/dominant_sets.json``, the curve to ``dominant_sets.png``.
 Run with ``make bench`` or

@@ -253,11 +253,17 @@ def _matvec(S: np.ndarray, v: np.ndarray, y: np.ndarray) -> None:  # pragma: no 
 _PANEL_WIDTH = 32
 
 
+def _panel_columns(m: int, i: int) -> int:  # pragma: no cover - compiled
+    """Columns stored for the block of four rows from ``i`` of an ``m x m`` packed graph: those
+    from ``i`` on, rounded up to whole panels."""
+    return ((m - i + _PANEL_WIDTH - 1) // _PANEL_WIDTH) * _PANEL_WIDTH
+
+
 def _packed_size(m: int) -> int:  # pragma: no cover - compiled
     """Entries of the packed upper triangle of an ``m x m`` graph (:func:`_pack_upper`)."""
     size = 0
     for i in range(0, m, 4):
-        size += 4 * ((m - i + _PANEL_WIDTH - 1) // _PANEL_WIDTH) * _PANEL_WIDTH
+        size += 4 * _panel_columns(m, i)
     return size
 
 
@@ -272,7 +278,7 @@ def _pack_upper(S: np.ndarray, P: np.ndarray) -> None:  # pragma: no cover - com
     half = P.dtype.type(0.5)
     off = 0
     for i in range(0, m, 4):
-        width = ((m - i + _PANEL_WIDTH - 1) // _PANEL_WIDTH) * _PANEL_WIDTH
+        width = _panel_columns(m, i)
         for q in range(4):
             r = i + q
             row = off + q * width
@@ -303,7 +309,7 @@ def _symv_packed(P: np.ndarray, m: int, v: np.ndarray,
         y[k] = zero
     off = 0
     for i in range(0, m, 4):
-        width = ((m - i + _PANEL_WIDTH - 1) // _PANEL_WIDTH) * _PANEL_WIDTH
+        width = _panel_columns(m, i)
         x0, x1, x2, x3 = v[i], v[i + 1], v[i + 2], v[i + 3]
         a0 = a1 = a2 = a3 = zero
         r0, r1 = np.uint64(off), np.uint64(off + width)
@@ -453,7 +459,7 @@ def _compile() -> None:
     matrix-vector product, payoff and step (a summation order of its choosing, as a BLAS
     chooses one) and of the barycentre's payoff (whose sign does not depend on the order);
     the peeling itself is compiled without it."""
-    global _COMPILED, _matvec, _packed_size, _pack_upper, _symv_packed, _dynamics
+    global _COMPILED, _matvec, _panel_columns, _packed_size, _pack_upper, _symv_packed, _dynamics
     global _barycentre_payoff, _any_at_least, _peel_loop
     if not _COMPILED:
         import numba
@@ -462,6 +468,7 @@ def _compile() -> None:
                           fastmath={"reassoc", "contract", "nsz"})
         exact = numba.njit(cache=True, nogil=True, boundscheck=False)
         _matvec = fast(_matvec)
+        _panel_columns = exact(_panel_columns)
         _packed_size = exact(_packed_size)
         _pack_upper = exact(_pack_upper)
         _symv_packed = fast(_symv_packed)
